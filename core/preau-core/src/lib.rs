@@ -1,0 +1,9 @@
+//! Préau core: identity, rights and storage for the whole collectivité, the HTTP server and the
+//! `preau` command line. `docs/ARCHITECTURE.md` is the map; start from `main.rs` (commands),
+//! `server.rs` (the router) and `db/mod.rs` (storage).
+
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod identity;

@@ -1,0 +1,2 @@
+//! The `preau` binary.
+fn main() {}
