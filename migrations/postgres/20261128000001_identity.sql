@@ -1,7 +1,7 @@
 -- Identity model: collectivité, establishments, accounts, attachments, roles, classes and groups,
 -- family links, subjects, teaching assignments, school years and the school calendar.
--- Portable types, identical on SQLite and PostgreSQL: ids are UUID text, instants are BIGINT
--- milliseconds since the Unix epoch, days are 'YYYY-MM-DD' text, flags are BOOLEAN.
+-- Portable types, identical on SQLite and PostgreSQL: ids are UUID text, integers and instants are BIGINT
+-- (instants in milliseconds since the Unix epoch), days are 'YYYY-MM-DD' text, flags are BOOLEAN.
 
 CREATE TABLE collectivite (
     id TEXT PRIMARY KEY,
@@ -148,7 +148,7 @@ CREATE TABLE periods (
     establishment_id TEXT NOT NULL REFERENCES establishments(id) ON DELETE CASCADE,
     school_year_id TEXT NOT NULL REFERENCES school_years(id),
     kind TEXT NOT NULL CHECK (kind IN ('trimestre', 'semestre')),
-    number INTEGER NOT NULL,
+    number BIGINT NOT NULL,
     starts_on TEXT NOT NULL,
     ends_on TEXT NOT NULL,
     UNIQUE (establishment_id, school_year_id, kind, number),

@@ -7,3 +7,5 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod identity;
+#[doc(hidden)]
+pub mod testing;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::tx::run_tx;
-use super::{Db, DbError, DbResult, Tx, is_unique_violation, new_id, run};
+use super::{Db, DbError, DbResult, Tx, new_id, run};
 use crate::calendar::parse_weekdays;
 use crate::identity::{
     ActivationCode, EstablishmentKind, EstablishmentState, LoginBase, Profile, Role, Uai,
@@ -332,14 +332,13 @@ impl Tx {
     pub async fn create_wave(&mut self, name: &str, planned_on: Option<chrono::NaiveDate>) -> DbResult<String> {
         let id = new_id();
         run_tx!(self, conn => {
-            sqlx::query("INSERT INTO deployment_waves (id, name, planned_on) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO deployment_waves (id, name, planned_on) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(&id).bind(name).bind(planned_on.map(|d| d.to_string()))
-                .execute(&mut *conn).await
-                .map_err(|e| if is_unique_violation(&e) {
-                    DbError::Conflict(format!("la vague « {name} » existe déjà / wave `{name}` already exists"))
-                } else { e.into() })?;
-        });
-        Ok(id)
+                .execute(&mut *conn).await?.rows_affected()
+        })
+        .eq(&1)
+        .then_some(id)
+        .ok_or_else(|| DbError::Conflict(format!("la vague « {name} » existe déjà / wave `{name}` already exists")))
     }
 
     /// Creates an establishment; its UAI must be new.
@@ -347,28 +346,40 @@ impl Tx {
         parse_weekdays(&new.school_weekdays).map_err(DbError::Invalid)?;
         let id = new_id();
         let now = self.now_ms;
-        run_tx!(self, conn => {
+        let inserted = run_tx!(self, conn => {
+            let calendar: Option<String> = sqlx::query_scalar("SELECT id FROM holiday_calendars WHERE id = $1")
+                .bind(&new.holiday_calendar_id)
+                .fetch_optional(&mut *conn).await?;
+            if calendar.is_none() {
+                return Err(DbError::Invalid(format!(
+                    "calendrier de vacances inconnu « {} » / unknown holiday calendar `{}`",
+                    new.holiday_calendar_id, new.holiday_calendar_id
+                )));
+            }
+            if let Some(wave) = &new.wave_id {
+                let found: Option<String> = sqlx::query_scalar("SELECT id FROM deployment_waves WHERE id = $1")
+                    .bind(wave)
+                    .fetch_optional(&mut *conn).await?;
+                if found.is_none() {
+                    return Err(DbError::Invalid(format!("vague inconnue / unknown wave {wave}")));
+                }
+            }
             sqlx::query(
                 "INSERT INTO establishments \
                  (id, uai, name, kind, city, state, wave_id, holiday_calendar_id, school_weekdays, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
             )
             .bind(&id).bind(new.uai.as_str()).bind(&new.name).bind(new.kind.as_str())
             .bind(&new.city).bind(new.state.as_str()).bind(&new.wave_id)
             .bind(&new.holiday_calendar_id).bind(&new.school_weekdays).bind(now)
-            .execute(&mut *conn).await
-            .map_err(|e| match &e {
-                _ if is_unique_violation(&e) => DbError::Conflict(format!(
-                    "un établissement porte déjà le code UAI {} / an establishment already has UAI {}",
-                    new.uai, new.uai
-                )),
-                sqlx::Error::Database(d) if d.is_foreign_key_violation() => DbError::Invalid(format!(
-                    "calendrier de vacances ou vague inconnus ({}) / unknown holiday calendar or wave ({})",
-                    new.holiday_calendar_id, new.holiday_calendar_id
-                )),
-                _ => e.into(),
-            })?;
+            .execute(&mut *conn).await?.rows_affected()
         });
+        if inserted == 0 {
+            return Err(DbError::Conflict(format!(
+                "un établissement porte déjà le code UAI {} / an establishment already has UAI {}",
+                new.uai, new.uai
+            )));
+        }
         Ok(Establishment {
             id,
             uai: new.uai.clone(),
@@ -432,6 +443,18 @@ impl Tx {
     /// account is a conflict: imports look it up first, so that logins stay stable.
     pub async fn create_user(&mut self, new: &NewUser) -> DbResult<User> {
         let base = LoginBase::from_names(&new.first_name, &new.last_name).map_err(invalid)?;
+        if let Some(external_id) = &new.external_id {
+            let taken: Option<String> = run_tx!(self, conn => {
+                sqlx::query_scalar("SELECT id FROM users WHERE external_id = $1")
+                    .bind(external_id)
+                    .fetch_optional(&mut *conn).await?
+            });
+            if taken.is_some() {
+                return Err(DbError::Conflict(format!(
+                    "un compte porte déjà l'identifiant d'annuaire {external_id} / an account already has directory id {external_id}"
+                )));
+            }
+        }
         let login = self.allocate_login(&base).await?;
         let id = new_id();
         let now = self.now_ms;
@@ -449,13 +472,7 @@ impl Tx {
             .bind(sort_key(&first_name, &last_name))
             .bind(&new.email).bind(&new.external_id).bind(&new.password_hash)
             .bind(&activation_digest).bind(activated_at).bind(now)
-            .execute(&mut *conn).await
-            .map_err(|e| if is_unique_violation(&e) {
-                DbError::Conflict(format!(
-                    "un compte porte déjà l'identifiant d'annuaire {} / an account already has directory id {}",
-                    new.external_id.as_deref().unwrap_or("?"), new.external_id.as_deref().unwrap_or("?")
-                ))
-            } else { e.into() })?;
+            .execute(&mut *conn).await?;
         });
         Ok(User {
             id,
@@ -467,6 +484,20 @@ impl Tx {
             state: "active".into(),
             activated_at,
         })
+    }
+
+    /// Deletes an account and everything the core holds about it (attachments, memberships,
+    /// family links, roles). Its login stays issued, so it is never given to someone else.
+    pub async fn delete_user(&mut self, user_id: &str) -> DbResult<()> {
+        let done = run_tx!(self, conn => {
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *conn).await?.rows_affected()
+        });
+        if done == 0 {
+            return Err(DbError::NotFound(format!("compte / account {user_id}")));
+        }
+        Ok(())
     }
 
     /// Attaches a person to an establishment with a profile (and the national code and functions
@@ -483,21 +514,17 @@ impl Tx {
         let id = new_id();
         let now = self.now_ms;
         run_tx!(self, conn => {
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO attachments (id, user_id, establishment_id, profile, national_code, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(&id).bind(user_id).bind(establishment_id).bind(profile.as_str()).bind(national_code).bind(now)
-            .execute(&mut *conn).await
-            .map_err(|e| match &e {
-                _ if is_unique_violation(&e) => DbError::Conflict(format!(
+            .execute(&mut *conn).await?.rows_affected();
+            if inserted == 0 {
+                return Err(DbError::Conflict(format!(
                     "cette personne a déjà le profil {profile} dans cet établissement / this person already has profile {profile} in this establishment"
-                )),
-                sqlx::Error::Database(d) if d.is_foreign_key_violation() => DbError::Invalid(
-                    "personne, établissement ou code national inconnu / unknown person, establishment or national code".into(),
-                ),
-                _ => e.into(),
-            })?;
+                )));
+            }
             for f in functions {
                 sqlx::query("INSERT INTO attachment_functions (attachment_id, code, label) VALUES ($1, $2, $3) \
                              ON CONFLICT (attachment_id, code) DO UPDATE SET label = excluded.label")
@@ -520,14 +547,14 @@ impl Tx {
         let id = new_id();
         let now = self.now_ms;
         run_tx!(self, conn => {
-            sqlx::query("INSERT INTO role_assignments (id, user_id, role, establishment_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO role_assignments (id, user_id, role, establishment_id, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
                 .bind(&id).bind(user_id).bind(role.as_str()).bind(establishment_id).bind(now)
-                .execute(&mut *conn).await
-                .map_err(|e| if is_unique_violation(&e) {
-                    DbError::Conflict(format!("cette personne a déjà le rôle {role} / this person already has role {role}"))
-                } else { e.into() })?;
-        });
-        Ok(())
+                .execute(&mut *conn).await?.rows_affected()
+        })
+        .eq(&1)
+        .then_some(())
+        .ok_or_else(|| DbError::Conflict(format!("cette personne a déjà le rôle {role} / this person already has role {role}")))
     }
 
     /// Creates a class or group.
@@ -544,22 +571,21 @@ impl Tx {
                 .execute(&mut *conn).await?;
             sqlx::query(
                 "INSERT INTO class_groups (id, establishment_id, school_year_id, kind, code, name, level, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(&id).bind(&new.establishment_id).bind(&new.school_year_id).bind(new.kind.as_str())
             .bind(&new.code).bind(&new.name).bind(&new.level).bind(now)
-            .execute(&mut *conn).await
-            .map_err(|e| if is_unique_violation(&e) {
-                DbError::Conflict(format!("« {} » existe déjà cette année / `{}` already exists this year", new.code, new.code))
-            } else { e.into() })?;
-        });
-        Ok(id)
+            .execute(&mut *conn).await?.rows_affected()
+        })
+        .eq(&1)
+        .then_some(id)
+        .ok_or_else(|| DbError::Conflict(format!("« {} » existe déjà cette année / `{}` already exists this year", new.code, new.code)))
     }
 
     /// Puts a student in a class or group of an establishment where they are a student.
     pub async fn add_member(&mut self, class_group_id: &str, user_id: &str) -> DbResult<()> {
         run_tx!(self, conn => {
-            let is_student: Option<i64> = sqlx::query_scalar(
+            let is_student: Option<i32> = sqlx::query_scalar(
                 "SELECT 1 FROM class_groups g JOIN attachments a ON a.establishment_id = g.establishment_id \
                  WHERE g.id = $1 AND a.user_id = $2 AND a.profile = 'eleve'",
             )
@@ -595,7 +621,7 @@ impl Tx {
     pub async fn assign_teaching(&mut self, teacher_id: &str, class_group_id: &str, subject_id: &str) -> DbResult<String> {
         let id = new_id();
         run_tx!(self, conn => {
-            let ok: Option<i64> = sqlx::query_scalar(
+            let ok: Option<i32> = sqlx::query_scalar(
                 "SELECT 1 FROM class_groups g \
                  JOIN attachments a ON a.establishment_id = g.establishment_id AND a.user_id = $2 AND a.profile = 'enseignant' \
                  JOIN subjects s ON s.establishment_id = g.establishment_id AND s.id = $3 \
@@ -607,12 +633,13 @@ impl Tx {
                 return Err(DbError::Invalid(
                     "l'enseignant et la matière doivent appartenir à l'établissement de la classe / the teacher and the subject must belong to the class's establishment".into()));
             }
-            sqlx::query("INSERT INTO teaching_assignments (id, teacher_id, class_group_id, subject_id) VALUES ($1, $2, $3, $4)")
+            let inserted = sqlx::query("INSERT INTO teaching_assignments (id, teacher_id, class_group_id, subject_id) \
+                                        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(&id).bind(teacher_id).bind(class_group_id).bind(subject_id)
-                .execute(&mut *conn).await
-                .map_err(|e| if is_unique_violation(&e) {
-                    DbError::Conflict("ce service d'enseignement existe déjà / this teaching assignment already exists".into())
-                } else { e.into() })?;
+                .execute(&mut *conn).await?.rows_affected();
+            if inserted == 0 {
+                return Err(DbError::Conflict("ce service d'enseignement existe déjà / this teaching assignment already exists".into()));
+            }
         });
         Ok(id)
     }

@@ -108,11 +108,6 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Whether `e` is a unique-constraint violation (on either engine).
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
 /// Result of database operations.
 pub type DbResult<T> = Result<T, DbError>;
 

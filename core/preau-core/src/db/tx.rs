@@ -5,6 +5,12 @@
 use super::{BeginWrite, Db, DbResult, Pool};
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
+///
+/// Expected refusals (a duplicate, an unknown reference checked beforehand) are reported as
+/// [`super::DbError::Conflict`] or [`super::DbError::Invalid`] *without* failing the transaction,
+/// identically on both engines: writes use `ON CONFLICT DO NOTHING` and check what they touched,
+/// rather than letting a constraint fail (which aborts a PostgreSQL transaction). After any other
+/// error, roll back.
 pub struct Tx {
     pub(super) inner: TxInner,
     /// The instant the transaction started, in milliseconds: every row it writes carries it.

@@ -1,0 +1,100 @@
+//! Test support shared by the unit, integration and end-to-end suites: a fresh, migrated database
+//! on SQLite (a temporary file) or, when `PREAU_TEST_DATABASE_URL` is set, on PostgreSQL (a new
+//! database named `preau_test_<uuid>`, dropped afterwards). Tests never share data.
+
+use crate::config::DatabaseUrl;
+use crate::db::Db;
+
+/// The environment variable that switches the suite to PostgreSQL.
+pub const TEST_DATABASE_ENV: &str = "PREAU_TEST_DATABASE_URL";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub db: Db,
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<PgScratch>,
+}
+
+struct PgScratch {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// A fresh, migrated database on the engine the environment asks for.
+    pub async fn new() -> TestDb {
+        match std::env::var(TEST_DATABASE_ENV) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => Self::postgres(admin_url).await,
+            _ => Self::sqlite().await,
+        }
+    }
+
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = DatabaseUrl::sqlite_in(dir.path());
+        let db = Db::connect(&url, 4).await.expect("open SQLite");
+        db.migrate().await.expect("migrate SQLite");
+        TestDb {
+            db,
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres(admin_url: String) -> TestDb {
+        use sqlx::Executor;
+        let name = format!("preau_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to PREAU_TEST_DATABASE_URL");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create the test database");
+        admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("PREAU_TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        let url = DatabaseUrl::Postgres(url.to_string());
+        let db = Db::connect(&url, 4).await.expect("open PostgreSQL");
+        db.migrate().await.expect("migrate PostgreSQL");
+        TestDb {
+            db,
+            url,
+            _dir: None,
+            postgres: Some(PgScratch { admin_url, name }),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(pg) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread with
+        // its own runtime. FORCE ends the pool's connections.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Executor;
+                if let Ok(admin) = sqlx::PgPool::connect(&pg.admin_url).await {
+                    let _ = admin
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                            pg.name
+                        )))
+                        .await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
