@@ -134,7 +134,7 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 fn default_log() -> String {
-    "info".to_string()
+    "info,sqlx=warn".to_string()
 }
 fn default_max_connections() -> u32 {
     16

@@ -9,3 +9,8 @@ pub mod db;
 pub mod identity;
 #[doc(hidden)]
 pub mod testing;
+pub mod access;
+pub mod api;
+pub mod server;
+pub mod demo;
+pub mod password;

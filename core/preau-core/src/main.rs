@@ -1,2 +1,175 @@
-//! The `preau` binary.
-fn main() {}
+//! The `preau` command: `serve` (the default), `migrate` and `demo`. Every command that works on
+//! an instance takes `--config FILE` (or `PREAU_CONFIG`) and `--data DIR`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use preau_core::api::AppState;
+use preau_core::config::{Config, DatabaseUrl};
+use preau_core::db::Db;
+use preau_core::{demo, server};
+
+#[derive(Parser)]
+#[command(name = "preau", version, about = "Préau — Espace Numérique de Travail")]
+struct Cli {
+    #[command(flatten)]
+    instance: InstanceArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct InstanceArgs {
+    /// Configuration file (preau.toml); PREAU_* variables override it.
+    #[arg(long, env = "PREAU_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir`).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the instance (the default command).
+    Serve,
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Creates the demo establishments in a fresh database, prints their accounts, and serves.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Password of every activated demo account (a random one is printed otherwise).
+    #[arg(long)]
+    password: Option<String>,
+    /// Writes every demo account (login, name, attachments, roles, activation code) to FILE.
+    #[arg(long, value_name = "FILE")]
+    accounts_json: Option<PathBuf>,
+    /// Builds the demo and exits without serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+fn load_config(args: &InstanceArgs) -> Result<Config> {
+    let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
+    if let Some(dir) = &args.data {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn open_database(config: &Config) -> Result<Db> {
+    let url = config.database_url();
+    let db = Db::connect(&url, config.database.max_connections)
+        .await
+        .with_context(|| format!("connexion impossible à la base / cannot connect to the database {url}"))?;
+    db.migrate().await.context("migrations")?;
+    Ok(db)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let config = load_config(&cli.instance)?;
+    init_logging(&config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let db = open_database(&config).await?;
+            serve(config, db, None).await
+        }
+        Command::Migrate => {
+            let db = open_database(&config).await?;
+            println!("Base à jour / database up to date ({})", config.database_url());
+            db.close().await;
+            Ok(())
+        }
+        Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
+    }
+}
+
+async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> Result<()> {
+    let listen = listen.unwrap_or(config.listen);
+    let clock = config.clock();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("impossible d'écouter sur / cannot listen on {listen}"))?;
+    let base = if config.public_url.is_some() { config.public_base_url() } else { format!("http://{listen}") };
+    println!("Préau {} — {base}", env!("CARGO_PKG_VERSION"));
+    println!("  santé / health: {base}/healthz");
+    println!("  API: {base}/api/v1/  (docs/api.md)");
+    if clock.is_shifted() {
+        println!("  horloge décalée / shifted clock: aujourd'hui / today = {}", clock.today());
+    }
+    let state = AppState { db: db.clone(), clock, config: Arc::new(config) };
+    server::serve(listener, server::router(state)).await.context("serveur / server")?;
+    db.close().await;
+    Ok(())
+}
+
+async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Result<()> {
+    // A fresh data directory unless one was named; the configured database if one was set.
+    if !data_given {
+        let dir = std::env::temp_dir().join(format!("preau-demo-{}", uuid::Uuid::new_v4().simple()));
+        config.data_dir = dir;
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("dossier de données / data directory {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let started = Instant::now();
+    let db = open_database(&config).await?;
+    if !db.is_empty().await? {
+        bail!(
+            "la base {url} n'est pas vide : la démonstration ne s'installe que dans une base neuve (--data DOSSIER_VIDE) / \
+             database {url} is not empty: the demo only goes into a fresh database (--data EMPTY_DIR)"
+        );
+    }
+    let password = args.password.clone().unwrap_or_else(random_password);
+    let hash = preau_core::password::hash(&password).context("argon2")?;
+    let clock = config.clock();
+    let demo = demo::generate(&db, clock.now_ms(), clock.today(), &hash).await?;
+    let elapsed = started.elapsed();
+
+    let engine = match url {
+        DatabaseUrl::Sqlite(_) => format!("SQLite, {}", config.data_dir.display()),
+        DatabaseUrl::Postgres(_) => format!("PostgreSQL, {url}"),
+    };
+    println!("Démonstration prête / demo ready: {} comptes / accounts, {:.1} s ({engine})", demo.accounts.len(), elapsed.as_secs_f64());
+    println!("Année scolaire / school year {}", demo.school_year);
+    if args.password.is_none() {
+        println!("Mot de passe de tous les comptes activés / password of every activated account: {password}");
+    }
+    for (what, account) in demo.showcase() {
+        let code = account.activation_code.as_deref().map(|c| format!("  code d'activation / activation code {c}")).unwrap_or_default();
+        println!("  {what:<24} {:<28} {}{code}", account.login, account.display_name);
+    }
+    if let Some(path) = &args.accounts_json {
+        let json = serde_json::to_string_pretty(&demo.accounts)?;
+        std::fs::write(path, json).with_context(|| format!("écriture / writing {}", path.display()))?;
+        println!("Comptes écrits dans / accounts written to {}", path.display());
+    }
+    if args.no_serve {
+        db.close().await;
+        return Ok(());
+    }
+    serve(config, db, Some(args.listen)).await
+}
+
+fn random_password() -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..14).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}

@@ -1,0 +1,49 @@
+//! `GET /api/v1/me`: who the authenticated person is — attachments, roles, classes, teaching
+//! assignments, and for a parent each child with their schools and classes.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::{ApiError, AppState, CurrentUser};
+use crate::calendar::school_year_id;
+use crate::db::identity::{AttachmentView, Child, ClassGroupRef, RoleView, TeachingAssignment};
+
+/// The answer of `/api/v1/me`.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub id: String,
+    pub login: String,
+    pub display_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub school_year: String,
+    pub attachments: Vec<AttachmentView>,
+    pub roles: Vec<RoleView>,
+    pub classes: Vec<ClassGroupRef>,
+    pub teaching_assignments: Vec<TeachingAssignment>,
+    pub children: Vec<Child>,
+}
+
+/// Handler of `GET /api/v1/me`.
+pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Me>, ApiError> {
+    let account = state
+        .db
+        .user(&user.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let year = school_year_id(state.clock.today());
+    Ok(Json(Me {
+        display_name: account.display_name(),
+        attachments: state.db.attachments_of(&account.id).await?,
+        roles: state.db.roles_of(&account.id).await?,
+        classes: state.db.class_groups_of(&account.id, &year).await?,
+        teaching_assignments: state.db.teaching_assignments_of(&account.id, &year).await?,
+        children: state.db.children_of(&account.id, &year).await?,
+        school_year: year,
+        id: account.id,
+        login: account.login,
+        first_name: account.first_name,
+        last_name: account.last_name,
+    }))
+}
