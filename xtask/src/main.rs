@@ -1,2 +1,204 @@
-//! xtask
-fn main() {}
+//! Préau's build and test commands, reached through the `cargo xtask` alias:
+//!
+//! - `cargo xtask demo [ARGS…]`: installs the `wasm32-wasip2` target when missing, builds the
+//!   first-party plugins (once there are any) and the release `preau` binary, then runs
+//!   `preau demo ARGS…`.
+//! - `cargo xtask test`: `cargo fmt --check`, `cargo clippy -D warnings`, the whole suite on
+//!   SQLite, again on PostgreSQL when `PREAU_TEST_DATABASE_URL` is set, then the browser tests —
+//!   installing what is missing (as root), or stopping with the exact command to run.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const TEST_DB_ENV: &str = "PREAU_TEST_DATABASE_URL";
+
+fn main() -> Result<()> {
+    let mut args = env::args().skip(1);
+    let root = workspace_root()?;
+    env::set_current_dir(&root)?;
+    match args.next().as_deref() {
+        Some("demo") => demo(args.collect()),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask demo [ARGS…] | cargo xtask test");
+            bail!("unknown or missing command");
+        }
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
+    Path::new(&manifest)
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask lives in the workspace root")
+}
+
+/// Runs a command, echoing it; fails with its exit status.
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn demo(args: Vec<String>) -> Result<()> {
+    ensure_wasm_target()?;
+    build_plugins()?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "preau-core",
+        "--bin",
+        "preau",
+    ]))?;
+    let mut cmd = Command::new(Path::new("target/release/preau"));
+    cmd.arg("demo").args(args);
+    run(&mut cmd)
+}
+
+fn test() -> Result<()> {
+    ensure_wasm_target()?;
+    build_plugins()?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The end-to-end tests start the debug binary.
+    run(cargo().args(["build", "--package", "preau-core", "--bin", "preau"]))?;
+
+    eprintln!("== suite on SQLite ==");
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env_remove(TEST_DB_ENV))?;
+    match env::var(TEST_DB_ENV) {
+        Ok(url) if !url.trim().is_empty() => {
+            eprintln!("== suite on PostgreSQL ({TEST_DB_ENV}) ==");
+            run(cargo().args(["test", "--workspace"]).env(TEST_DB_ENV, url))?;
+        }
+        _ => eprintln!("{TEST_DB_ENV} is not set: PostgreSQL run skipped"),
+    }
+    browser_tests()
+}
+
+/// Installs the WebAssembly target plugins are built for, when missing.
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed (https://rustup.rs)")?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Builds every first-party plugin (`plugins/*/Cargo.toml`) for `wasm32-wasip2`, release, in its
+/// own target directory.
+fn build_plugins() -> Result<()> {
+    let Ok(entries) = std::fs::read_dir("plugins") else {
+        return Ok(());
+    };
+    let mut manifests: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path().join("Cargo.toml")))
+        .filter(|p| p.exists())
+        .collect();
+    manifests.sort();
+    for manifest in manifests {
+        run(cargo()
+            .args([
+                "build",
+                "--release",
+                "--target",
+                WASM_TARGET,
+                "--target-dir",
+                "target/plugins",
+                "--manifest-path",
+            ])
+            .arg(&manifest))?;
+    }
+    Ok(())
+}
+
+/// Runs the browser tests in `tests/browser` (Node's test runner driving Debian's Chromium
+/// through playwright-core), once there are any.
+fn browser_tests() -> Result<()> {
+    let dir = Path::new("tests/browser");
+    if !dir.join("package.json").exists() {
+        eprintln!("no browser tests yet (tests/browser/package.json)");
+        return Ok(());
+    }
+    ensure_debian_packages(&[
+        ("chromium", "chromium"),
+        ("node", "nodejs"),
+        ("npm", "npm"),
+        ("pdftotext", "poppler-utils"),
+    ])?;
+    run(Command::new("npm").arg("ci").current_dir(dir))?;
+    run(Command::new("npm").arg("test").current_dir(dir))
+}
+
+/// Makes sure each `(command, package)` is there, installing the missing packages with apt-get
+/// when running as root, or stopping with the exact command to run otherwise.
+fn ensure_debian_packages(needed: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(cmd, _)| !on_path(cmd))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    if !is_root() {
+        bail!("missing packages; run: sudo apt-get update && sudo {install}");
+    }
+    run(Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("sh")
+        .args(["-c", &install])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn on_path(cmd: &str) -> bool {
+    env::var_os("PATH").is_some_and(|paths| env::split_paths(&paths).any(|p| p.join(cmd).is_file()))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -52,7 +52,11 @@ impl Access {
                 admin_of.push(e.id);
             }
         }
-        Ok(Access { attachments, roles, admin_of })
+        Ok(Access {
+            attachments,
+            roles,
+            admin_of,
+        })
     }
 
     /// Whether the person administers the whole collectivité.
@@ -70,7 +74,10 @@ impl Access {
             .collect();
         let admin = self.admin_of.iter().any(|id| id == establishment_id);
         if !profiles.is_empty() {
-            EstablishmentAccess::Member { profiles, admin: admin || self.is_collectivite_admin() }
+            EstablishmentAccess::Member {
+                profiles,
+                admin: admin || self.is_collectivite_admin(),
+            }
         } else if admin || self.is_collectivite_admin() {
             EstablishmentAccess::Admin
         } else {

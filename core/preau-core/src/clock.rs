@@ -114,17 +114,28 @@ mod tests {
         // in Guyane (UTC-3).
         let reunion = Clock::new(chrono_tz::Indian::Reunion, Some(over));
         let paris = Clock::new(chrono_tz::Europe::Paris, Some(over));
-        assert_eq!(reunion.today(), NaiveDate::from_ymd_opt(2027, 1, 1).expect("valid"));
-        assert_eq!(paris.today(), NaiveDate::from_ymd_opt(2027, 1, 1).expect("valid"));
+        assert_eq!(
+            reunion.today(),
+            NaiveDate::from_ymd_opt(2027, 1, 1).expect("valid")
+        );
+        assert_eq!(
+            paris.today(),
+            NaiveDate::from_ymd_opt(2027, 1, 1).expect("valid")
+        );
         let guyane = Clock::new(chrono_tz::America::Cayenne, Some(over));
-        assert_eq!(guyane.today(), NaiveDate::from_ymd_opt(2026, 12, 31).expect("valid"));
+        assert_eq!(
+            guyane.today(),
+            NaiveDate::from_ymd_opt(2026, 12, 31).expect("valid")
+        );
     }
 
     #[test]
     fn override_parsing_names_the_bad_value() {
         assert_eq!(
             ClockOverride::parse("2026-11-30"),
-            Ok(ClockOverride::Day(NaiveDate::from_ymd_opt(2026, 11, 30).expect("valid")))
+            Ok(ClockOverride::Day(
+                NaiveDate::from_ymd_opt(2026, 11, 30).expect("valid")
+            ))
         );
         let err = ClockOverride::parse("30/11/2026").expect_err("not ISO");
         assert!(err.contains("30/11/2026"), "{err}");

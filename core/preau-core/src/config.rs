@@ -367,7 +367,9 @@ pub fn key_paths() -> impl Iterator<Item = &'static str> {
 /// Why the configuration cannot be used. Each variant names the setting and where it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("lecture impossible du fichier de configuration / cannot read configuration file {path}: {source}")]
+    #[error(
+        "lecture impossible du fichier de configuration / cannot read configuration file {path}: {source}"
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -432,7 +434,9 @@ impl Config {
                     ConfigError::Invalid {
                         key: path.to_string(),
                         origin: name.clone(),
-                        reason: format!("« {value} » n'est pas un nombre entier / `{value}` is not an integer"),
+                        reason: format!(
+                            "« {value} » n'est pas un nombre entier / `{value}` is not an integer"
+                        ),
                     }
                 })?),
                 EnvKind::List => toml::Value::Array(
@@ -451,12 +455,16 @@ impl Config {
         let origin_of = |key: &str| -> String {
             from_env
                 .iter()
-                .find(|p| key == **p || key.starts_with(&format!("{p}.")) || key.starts_with(&format!("{p}[")))
+                .find(|p| {
+                    key == **p
+                        || key.starts_with(&format!("{p}."))
+                        || key.starts_with(&format!("{p}["))
+                })
                 .map_or_else(|| origin_file.clone(), |p| env_var_of(p))
         };
 
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
-            |e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 let reason = e.inner().to_string();
                 ConfigError::Invalid {
@@ -464,8 +472,7 @@ impl Config {
                     key,
                     reason,
                 }
-            },
-        )?;
+            })?;
         config.validate(&origin_of)?;
         Ok(config)
     }

@@ -2,15 +2,15 @@
 //! `preau` command line. `docs/ARCHITECTURE.md` is the map; start from `main.rs` (commands),
 //! `server.rs` (the router) and `db/mod.rs` (storage).
 
+pub mod access;
+pub mod api;
 pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod identity;
+pub mod password;
+pub mod server;
 #[doc(hidden)]
 pub mod testing;
-pub mod access;
-pub mod api;
-pub mod server;
-pub mod demo;
-pub mod password;

@@ -75,7 +75,9 @@ async fn open_database(config: &Config) -> Result<Db> {
     let url = config.database_url();
     let db = Db::connect(&url, config.database.max_connections)
         .await
-        .with_context(|| format!("connexion impossible à la base / cannot connect to the database {url}"))?;
+        .with_context(|| {
+            format!("connexion impossible à la base / cannot connect to the database {url}")
+        })?;
     db.migrate().await.context("migrations")?;
     Ok(db)
 }
@@ -92,7 +94,10 @@ async fn main() -> Result<()> {
         }
         Command::Migrate => {
             let db = open_database(&config).await?;
-            println!("Base à jour / database up to date ({})", config.database_url());
+            println!(
+                "Base à jour / database up to date ({})",
+                config.database_url()
+            );
             db.close().await;
             Ok(())
         }
@@ -106,15 +111,28 @@ async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("impossible d'écouter sur / cannot listen on {listen}"))?;
-    let base = if config.public_url.is_some() { config.public_base_url() } else { format!("http://{listen}") };
+    let base = if config.public_url.is_some() {
+        config.public_base_url()
+    } else {
+        format!("http://{listen}")
+    };
     println!("Préau {} — {base}", env!("CARGO_PKG_VERSION"));
     println!("  santé / health: {base}/healthz");
     println!("  API: {base}/api/v1/  (docs/api.md)");
     if clock.is_shifted() {
-        println!("  horloge décalée / shifted clock: aujourd'hui / today = {}", clock.today());
+        println!(
+            "  horloge décalée / shifted clock: aujourd'hui / today = {}",
+            clock.today()
+        );
     }
-    let state = AppState { db: db.clone(), clock, config: Arc::new(config) };
-    server::serve(listener, server::router(state)).await.context("serveur / server")?;
+    let state = AppState {
+        db: db.clone(),
+        clock,
+        config: Arc::new(config),
+    };
+    server::serve(listener, server::router(state))
+        .await
+        .context("serveur / server")?;
     db.close().await;
     Ok(())
 }
@@ -122,11 +140,16 @@ async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> 
 async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Result<()> {
     // A fresh data directory unless one was named; the configured database if one was set.
     if !data_given {
-        let dir = std::env::temp_dir().join(format!("preau-demo-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("preau-demo-{}", uuid::Uuid::new_v4().simple()));
         config.data_dir = dir;
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("dossier de données / data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "dossier de données / data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let url = config.database_url();
     let started = Instant::now();
     let db = open_database(&config).await?;
@@ -146,19 +169,36 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
         DatabaseUrl::Sqlite(_) => format!("SQLite, {}", config.data_dir.display()),
         DatabaseUrl::Postgres(_) => format!("PostgreSQL, {url}"),
     };
-    println!("Démonstration prête / demo ready: {} comptes / accounts, {:.1} s ({engine})", demo.accounts.len(), elapsed.as_secs_f64());
+    println!(
+        "Démonstration prête / demo ready: {} comptes / accounts, {:.1} s ({engine})",
+        demo.accounts.len(),
+        elapsed.as_secs_f64()
+    );
     println!("Année scolaire / school year {}", demo.school_year);
     if args.password.is_none() {
-        println!("Mot de passe de tous les comptes activés / password of every activated account: {password}");
+        println!(
+            "Mot de passe de tous les comptes activés / password of every activated account: {password}"
+        );
     }
     for (what, account) in demo.showcase() {
-        let code = account.activation_code.as_deref().map(|c| format!("  code d'activation / activation code {c}")).unwrap_or_default();
-        println!("  {what:<24} {:<28} {}{code}", account.login, account.display_name);
+        let code = account
+            .activation_code
+            .as_deref()
+            .map(|c| format!("  code d'activation / activation code {c}"))
+            .unwrap_or_default();
+        println!(
+            "  {what:<24} {:<28} {}{code}",
+            account.login, account.display_name
+        );
     }
     if let Some(path) = &args.accounts_json {
         let json = serde_json::to_string_pretty(&demo.accounts)?;
-        std::fs::write(path, json).with_context(|| format!("écriture / writing {}", path.display()))?;
-        println!("Comptes écrits dans / accounts written to {}", path.display());
+        std::fs::write(path, json)
+            .with_context(|| format!("écriture / writing {}", path.display()))?;
+        println!(
+            "Comptes écrits dans / accounts written to {}",
+            path.display()
+        );
     }
     if args.no_serve {
         db.close().await;
@@ -171,5 +211,7 @@ fn random_password() -> String {
     use rand::RngExt;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..14).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..14)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }

@@ -7,5 +7,7 @@ use argon2::password_hash::PasswordHasher;
 
 /// Hashes `password` with a fresh random salt.
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
-    Ok(Argon2::default().hash_password(password.as_bytes())?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes())?
+        .to_string())
 }

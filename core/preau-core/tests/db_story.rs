@@ -8,7 +8,9 @@ use preau_core::db::identity::{
     StaffFilter,
 };
 use preau_core::db::{Db, DbError, Tx};
-use preau_core::identity::{ActivationCode, EstablishmentKind, EstablishmentState, Profile, Role, Uai};
+use preau_core::identity::{
+    ActivationCode, EstablishmentKind, EstablishmentState, Profile, Role, Uai,
+};
 use preau_core::testing::TestDb;
 
 const NOW: i64 = 1_795_000_000_000;
@@ -48,7 +50,11 @@ async fn establishments_are_unique_by_uai() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("create");
     let again = w
@@ -57,38 +63,73 @@ async fn establishments_are_unique_by_uai() {
     assert!(matches!(again, Err(DbError::Conflict(m)) if m.contains("0750652B")));
     w.commit().await.expect("commit");
 
-    let found = t.db.establishment(&college.uai).await.expect("read").expect("exists");
+    let found =
+        t.db.establishment(&college.uai)
+            .await
+            .expect("read")
+            .expect("exists");
     assert_eq!(found.name, "Collège Condorcet");
     assert_eq!(found.kind, EstablishmentKind::College);
 
     let mut w = tx(&t.db).await;
     let mut unknown = establishment(750_001, "Nulle part", EstablishmentKind::Ecole);
     unknown.holiday_calendar_id = "zone-z".into();
-    assert!(matches!(w.create_establishment(&unknown).await, Err(DbError::Invalid(m)) if m.contains("zone-z")));
+    assert!(
+        matches!(w.create_establishment(&unknown).await, Err(DbError::Invalid(m)) if m.contains("zone-z"))
+    );
 }
 
 #[tokio::test]
 async fn logins_are_folded_numbered_and_never_reused() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let a = w.create_user(&person("Jean", "Dupont")).await.expect("first");
-    let b = w.create_user(&person("Jean", "DUPONT")).await.expect("second");
-    let c = w.create_user(&person("Jéan", "Dupont")).await.expect("third");
-    let other = w.create_user(&person("Jean", "Dupontel")).await.expect("prefix is another base");
-    let zoe = w.create_user(&person("Zoé", "Lœuillet")).await.expect("accents");
+    let a = w
+        .create_user(&person("Jean", "Dupont"))
+        .await
+        .expect("first");
+    let b = w
+        .create_user(&person("Jean", "DUPONT"))
+        .await
+        .expect("second");
+    let c = w
+        .create_user(&person("Jéan", "Dupont"))
+        .await
+        .expect("third");
+    let other = w
+        .create_user(&person("Jean", "Dupontel"))
+        .await
+        .expect("prefix is another base");
+    let zoe = w
+        .create_user(&person("Zoé", "Lœuillet"))
+        .await
+        .expect("accents");
     w.commit().await.expect("commit");
     assert_eq!(
         [&a.login, &b.login, &c.login, &other.login, &zoe.login],
-        ["jean.dupont", "jean.dupont1", "jean.dupont2", "jean.dupontel", "zoe.loeuillet"]
+        [
+            "jean.dupont",
+            "jean.dupont1",
+            "jean.dupont2",
+            "jean.dupontel",
+            "zoe.loeuillet"
+        ]
     );
 
     // An account that goes away keeps its login issued: the next Jean Dupont gets a new number.
     let mut w = tx(&t.db).await;
     w.delete_user(&b.id).await.expect("purge");
-    let d = w.create_user(&person("Jean", "Dupont")).await.expect("fourth");
+    let d = w
+        .create_user(&person("Jean", "Dupont"))
+        .await
+        .expect("fourth");
     w.commit().await.expect("commit");
     assert_eq!(d.login, "jean.dupont3");
-    assert!(t.db.user_by_login("jean.dupont1").await.expect("read").is_none());
+    assert!(
+        t.db.user_by_login("jean.dupont1")
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -114,7 +155,12 @@ async fn directory_ids_are_unique_and_activation_codes_are_stored_hashed() {
     assert!(matches!(dup, Err(DbError::Conflict(m)) if m.contains("AAF-1")));
     w.rollback().await.expect("rollback");
     // The rolled-back transaction left nothing behind, not even the issued login.
-    assert!(t.db.user_by_login("lea.martin").await.expect("read").is_none());
+    assert!(
+        t.db.user_by_login("lea.martin")
+            .await
+            .expect("read")
+            .is_none()
+    );
     assert_eq!(code.digest("x").len(), 64);
 }
 
@@ -123,17 +169,38 @@ async fn one_person_can_hold_two_profiles_but_not_the_same_one_twice() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("create");
-    let teacher = w.create_user(&person("Claire", "Petit")).await.expect("user");
-    w.attach(&teacher.id, &college.id, Profile::Enseignant, Some("National_ENS"), &[])
+    let teacher = w
+        .create_user(&person("Claire", "Petit"))
         .await
-        .expect("teacher");
-    w.attach(&teacher.id, &college.id, Profile::Parent, Some("National_TUT"), &[])
-        .await
-        .expect("also a parent there");
-    let again = w.attach(&teacher.id, &college.id, Profile::Enseignant, None, &[]).await;
+        .expect("user");
+    w.attach(
+        &teacher.id,
+        &college.id,
+        Profile::Enseignant,
+        Some("National_ENS"),
+        &[],
+    )
+    .await
+    .expect("teacher");
+    w.attach(
+        &teacher.id,
+        &college.id,
+        Profile::Parent,
+        Some("National_TUT"),
+        &[],
+    )
+    .await
+    .expect("also a parent there");
+    let again = w
+        .attach(&teacher.id, &college.id, Profile::Enseignant, None, &[])
+        .await;
     assert!(matches!(again, Err(DbError::Conflict(m)) if m.contains("enseignant")));
     w.commit().await.expect("commit");
 
@@ -148,17 +215,32 @@ async fn roles_need_the_right_scope() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("create");
-    let admin = w.create_user(&person("Sam", "Bernard")).await.expect("user");
-    assert!(matches!(w.grant_role(&admin.id, Role::AdminLocal, None).await, Err(DbError::Invalid(_))));
+    let admin = w
+        .create_user(&person("Sam", "Bernard"))
+        .await
+        .expect("user");
     assert!(matches!(
-        w.grant_role(&admin.id, Role::AdminCollectivite, Some(&college.id)).await,
+        w.grant_role(&admin.id, Role::AdminLocal, None).await,
         Err(DbError::Invalid(_))
     ));
-    w.grant_role(&admin.id, Role::AdminLocal, Some(&college.id)).await.expect("local");
-    w.grant_role(&admin.id, Role::AdminCollectivite, None).await.expect("global");
+    assert!(matches!(
+        w.grant_role(&admin.id, Role::AdminCollectivite, Some(&college.id))
+            .await,
+        Err(DbError::Invalid(_))
+    ));
+    w.grant_role(&admin.id, Role::AdminLocal, Some(&college.id))
+        .await
+        .expect("local");
+    w.grant_role(&admin.id, Role::AdminCollectivite, None)
+        .await
+        .expect("global");
     assert!(matches!(
         w.grant_role(&admin.id, Role::AdminCollectivite, None).await,
         Err(DbError::Conflict(_))
@@ -176,20 +258,55 @@ async fn a_parent_sees_children_in_two_establishments() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
     let lycee = w
-        .create_establishment(&establishment(750_700, "Lycée Jules-Ferry", EstablishmentKind::Lycee))
+        .create_establishment(&establishment(
+            750_700,
+            "Lycée Jules-Ferry",
+            EstablishmentKind::Lycee,
+        ))
         .await
         .expect("lycee");
-    let parent = w.create_user(&person("Nadia", "Haddad")).await.expect("parent");
-    let younger = w.create_user(&person("Inès", "Haddad")).await.expect("child");
-    let older = w.create_user(&person("Yanis", "Haddad")).await.expect("child");
+    let parent = w
+        .create_user(&person("Nadia", "Haddad"))
+        .await
+        .expect("parent");
+    let younger = w
+        .create_user(&person("Inès", "Haddad"))
+        .await
+        .expect("child");
+    let older = w
+        .create_user(&person("Yanis", "Haddad"))
+        .await
+        .expect("child");
     for (child, school) in [(&younger, &college), (&older, &lycee)] {
-        w.attach(&child.id, &school.id, Profile::Eleve, Some("National_ELV"), &[]).await.expect("student");
-        w.attach(&parent.id, &school.id, Profile::Parent, Some("National_TUT"), &[]).await.expect("parent");
-        w.link_family(&parent.id, &child.id, true, Relationship::Mother).await.expect("link");
+        w.attach(
+            &child.id,
+            &school.id,
+            Profile::Eleve,
+            Some("National_ELV"),
+            &[],
+        )
+        .await
+        .expect("student");
+        w.attach(
+            &parent.id,
+            &school.id,
+            Profile::Parent,
+            Some("National_TUT"),
+            &[],
+        )
+        .await
+        .expect("parent");
+        w.link_family(&parent.id, &child.id, true, Relationship::Mother)
+            .await
+            .expect("link");
     }
     let class = w
         .create_class_group(&NewClassGroup {
@@ -204,15 +321,22 @@ async fn a_parent_sees_children_in_two_establishments() {
         .expect("class");
     w.add_member(&class, &younger.id).await.expect("member");
     // A parent is not a student: refused.
-    assert!(matches!(w.add_member(&class, &parent.id).await, Err(DbError::Invalid(_))));
     assert!(matches!(
-        w.link_family(&parent.id, &parent.id, true, Relationship::Other).await,
+        w.add_member(&class, &parent.id).await,
+        Err(DbError::Invalid(_))
+    ));
+    assert!(matches!(
+        w.link_family(&parent.id, &parent.id, true, Relationship::Other)
+            .await,
         Err(DbError::Invalid(_))
     ));
     w.commit().await.expect("commit");
 
     let children = t.db.children_of(&parent.id, YEAR).await.expect("children");
-    let names: Vec<_> = children.iter().map(|c| c.user.first_name.as_str()).collect();
+    let names: Vec<_> = children
+        .iter()
+        .map(|c| c.user.first_name.as_str())
+        .collect();
     assert_eq!(names, ["Inès", "Yanis"]);
     assert_eq!(children[0].attachments.len(), 1);
     assert_eq!(children[0].attachments[0].uai, college.uai);
@@ -230,21 +354,60 @@ async fn teaching_assignments_stay_within_the_establishment() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
     let other = w
-        .create_establishment(&establishment(750_700, "Lycée Jules-Ferry", EstablishmentKind::Lycee))
+        .create_establishment(&establishment(
+            750_700,
+            "Lycée Jules-Ferry",
+            EstablishmentKind::Lycee,
+        ))
         .await
         .expect("lycee");
-    let teacher = w.create_user(&person("Paul", "Moreau")).await.expect("teacher");
-    let outsider = w.create_user(&person("Rémi", "Roux")).await.expect("outsider");
-    w.attach(&teacher.id, &college.id, Profile::Enseignant, Some("National_ENS"), &[]).await.expect("attach");
-    w.attach(&outsider.id, &other.id, Profile::Enseignant, Some("National_ENS"), &[]).await.expect("attach");
-    let maths = w.upsert_subject(&college.id, "061300", "Mathématiques").await.expect("subject");
-    let same = w.upsert_subject(&college.id, "061300", "MATHEMATIQUES").await.expect("rename");
+    let teacher = w
+        .create_user(&person("Paul", "Moreau"))
+        .await
+        .expect("teacher");
+    let outsider = w
+        .create_user(&person("Rémi", "Roux"))
+        .await
+        .expect("outsider");
+    w.attach(
+        &teacher.id,
+        &college.id,
+        Profile::Enseignant,
+        Some("National_ENS"),
+        &[],
+    )
+    .await
+    .expect("attach");
+    w.attach(
+        &outsider.id,
+        &other.id,
+        Profile::Enseignant,
+        Some("National_ENS"),
+        &[],
+    )
+    .await
+    .expect("attach");
+    let maths = w
+        .upsert_subject(&college.id, "061300", "Mathématiques")
+        .await
+        .expect("subject");
+    let same = w
+        .upsert_subject(&college.id, "061300", "MATHEMATIQUES")
+        .await
+        .expect("rename");
     assert_eq!(maths, same);
-    let foreign_subject = w.upsert_subject(&other.id, "061300", "Mathématiques").await.expect("subject");
+    let foreign_subject = w
+        .upsert_subject(&other.id, "061300", "Mathématiques")
+        .await
+        .expect("subject");
     let class = w
         .create_class_group(&NewClassGroup {
             establishment_id: college.id.clone(),
@@ -256,19 +419,39 @@ async fn teaching_assignments_stay_within_the_establishment() {
         })
         .await
         .expect("class");
-    w.assign_teaching(&teacher.id, &class, &maths).await.expect("assign");
-    assert!(matches!(w.assign_teaching(&teacher.id, &class, &maths).await, Err(DbError::Conflict(_))));
-    assert!(matches!(w.assign_teaching(&outsider.id, &class, &maths).await, Err(DbError::Invalid(_))));
-    assert!(matches!(w.assign_teaching(&teacher.id, &class, &foreign_subject).await, Err(DbError::Invalid(_))));
+    w.assign_teaching(&teacher.id, &class, &maths)
+        .await
+        .expect("assign");
+    assert!(matches!(
+        w.assign_teaching(&teacher.id, &class, &maths).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        w.assign_teaching(&outsider.id, &class, &maths).await,
+        Err(DbError::Invalid(_))
+    ));
+    assert!(matches!(
+        w.assign_teaching(&teacher.id, &class, &foreign_subject)
+            .await,
+        Err(DbError::Invalid(_))
+    ));
     w.commit().await.expect("commit");
 
-    let mine = t.db.teaching_assignments_of(&teacher.id, YEAR).await.expect("read");
+    let mine =
+        t.db.teaching_assignments_of(&teacher.id, YEAR)
+            .await
+            .expect("read");
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].class_group.name, "4e A");
     assert_eq!(mine[0].subject.label, "MATHEMATIQUES");
     let for_class = t.db.teaching_assignments_for(&class).await.expect("read");
     assert_eq!(for_class[0].teacher.id, teacher.id);
-    assert!(t.db.teaching_assignments_of(&teacher.id, "2025-2026").await.expect("read").is_empty());
+    assert!(
+        t.db.teaching_assignments_of(&teacher.id, "2025-2026")
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -276,7 +459,11 @@ async fn class_members_are_in_french_alphabetical_order() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
     let class = w
@@ -290,22 +477,32 @@ async fn class_members_are_in_french_alphabetical_order() {
         })
         .await
         .expect("class");
-    for (first, last) in [("Zoé", "Zidane"), ("Élodie", "Éluard"), ("adam", "de Vries"), ("Bob", "Durand"), ("Ana", "Duval")] {
+    for (first, last) in [
+        ("Zoé", "Zidane"),
+        ("Élodie", "Éluard"),
+        ("adam", "de Vries"),
+        ("Bob", "Durand"),
+        ("Ana", "Duval"),
+    ] {
         let u = w.create_user(&person(first, last)).await.expect("user");
-        w.attach(&u.id, &college.id, Profile::Eleve, None, &[]).await.expect("attach");
+        w.attach(&u.id, &college.id, Profile::Eleve, None, &[])
+            .await
+            .expect("attach");
         w.add_member(&class, &u.id).await.expect("member");
     }
     w.commit().await.expect("commit");
-    let names: Vec<_> = t
-        .db
-        .members_of(&class)
-        .await
-        .expect("members")
-        .into_iter()
-        .map(|u| u.last_name)
-        .collect();
+    let names: Vec<_> =
+        t.db.members_of(&class)
+            .await
+            .expect("members")
+            .into_iter()
+            .map(|u| u.last_name)
+            .collect();
     assert_eq!(names, ["de Vries", "Durand", "Duval", "Éluard", "Zidane"]);
-    let classes = t.db.class_groups_in(&college.id, YEAR).await.expect("classes");
+    let classes =
+        t.db.class_groups_in(&college.id, YEAR)
+            .await
+            .expect("classes");
     assert_eq!(classes[0].member_count, 5);
 }
 
@@ -314,10 +511,17 @@ async fn staff_directory_filters_and_pages() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
-    let cpe = Function { code: "EDU".into(), label: "Éducation".into() };
+    let cpe = Function {
+        code: "EDU".into(),
+        label: "Éducation".into(),
+    };
     let mut ids = Vec::new();
     for (first, last, profile) in [
         ("Alice", "Aubert", Profile::Enseignant),
@@ -328,43 +532,67 @@ async fn staff_directory_filters_and_pages() {
         ("Fabrice", "Fabre", Profile::Parent),
     ] {
         let u = w.create_user(&person(first, last)).await.expect("user");
-        let functions = if last == "Blanc" { std::slice::from_ref(&cpe) } else { &[] };
-        w.attach(&u.id, &college.id, profile, None, functions).await.expect("attach");
+        let functions = if last == "Blanc" {
+            std::slice::from_ref(&cpe)
+        } else {
+            &[]
+        };
+        w.attach(&u.id, &college.id, profile, None, functions)
+            .await
+            .expect("attach");
         ids.push(u.id);
     }
-    let admin = w.create_user(&person("Gaëlle", "Garnier")).await.expect("admin");
-    w.grant_role(&admin.id, Role::AdminLocal, Some(&college.id)).await.expect("role");
+    let admin = w
+        .create_user(&person("Gaëlle", "Garnier"))
+        .await
+        .expect("admin");
+    w.grant_role(&admin.id, Role::AdminLocal, Some(&college.id))
+        .await
+        .expect("role");
     w.commit().await.expect("commit");
 
-    let all = t.db.staff_directory(&college.id, StaffFilter::All, None, 100).await.expect("all");
+    let all =
+        t.db.staff_directory(&college.id, StaffFilter::All, None, 100)
+            .await
+            .expect("all");
     let names: Vec<_> = all.iter().map(|e| e.user.last_name.as_str()).collect();
     assert_eq!(names, ["Aubert", "Blanc", "Caron", "Dumas", "Garnier"]);
     assert_eq!(all[1].functions, [cpe]);
     assert!(all[4].admin_local && all[4].profiles.is_empty());
 
-    let teachers = t
-        .db
-        .staff_directory(&college.id, StaffFilter::Profile(Profile::Enseignant), None, 100)
+    let teachers =
+        t.db.staff_directory(
+            &college.id,
+            StaffFilter::Profile(Profile::Enseignant),
+            None,
+            100,
+        )
         .await
         .expect("teachers");
     assert_eq!(teachers.len(), 2);
     assert!(matches!(
-        t.db.staff_directory(&college.id, StaffFilter::Profile(Profile::Eleve), None, 100).await,
+        t.db.staff_directory(&college.id, StaffFilter::Profile(Profile::Eleve), None, 100)
+            .await,
         Err(DbError::Invalid(_))
     ));
 
-    let page1 = t.db.staff_directory(&college.id, StaffFilter::All, None, 2).await.expect("page 1");
-    let page2 = t
-        .db
-        .staff_directory(&college.id, StaffFilter::All, Some(&page1[1].user.id), 2)
-        .await
-        .expect("page 2");
-    let page3 = t
-        .db
-        .staff_directory(&college.id, StaffFilter::All, Some(&page2[1].user.id), 2)
-        .await
-        .expect("page 3");
-    let paged: Vec<_> = [page1, page2, page3].concat().into_iter().map(|e| e.user.last_name).collect();
+    let page1 =
+        t.db.staff_directory(&college.id, StaffFilter::All, None, 2)
+            .await
+            .expect("page 1");
+    let page2 =
+        t.db.staff_directory(&college.id, StaffFilter::All, Some(&page1[1].user.id), 2)
+            .await
+            .expect("page 2");
+    let page3 =
+        t.db.staff_directory(&college.id, StaffFilter::All, Some(&page2[1].user.id), 2)
+            .await
+            .expect("page 3");
+    let paged: Vec<_> = [page1, page2, page3]
+        .concat()
+        .into_iter()
+        .map(|e| e.user.last_name)
+        .collect();
     assert_eq!(paged, ["Aubert", "Blanc", "Caron", "Dumas", "Garnier"]);
 }
 
@@ -373,14 +601,21 @@ async fn calendar_comes_from_the_database_and_keeps_admin_corrections() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
     w.commit().await.expect("commit");
 
     let cal = t.db.school_calendar(&college.uai).await.expect("calendar");
     assert_eq!(cal.next_school_day(d("2026-10-16")), Some(d("2026-11-02")));
-    assert!(matches!(cal.day_status(d("2026-11-11")), DayStatus::PublicHoliday { .. }));
+    assert!(matches!(
+        cal.day_status(d("2026-11-11")),
+        DayStatus::PublicHoliday { .. }
+    ));
 
     // The head's académie extends the Toussaint holidays by two days; a new start re-seeds the
     // shipped data, which must not undo the correction.
@@ -401,9 +636,8 @@ async fn calendar_comes_from_the_database_and_keeps_admin_corrections() {
     let cal = t.db.school_calendar(&college.uai).await.expect("calendar");
     assert_eq!(cal.next_school_day(d("2026-10-16")), Some(d("2026-11-04")));
 
-    let bad = t
-        .db
-        .set_school_holiday(
+    let bad =
+        t.db.set_school_holiday(
             "zone-z",
             &Holiday {
                 school_year: YEAR.into(),
@@ -416,7 +650,12 @@ async fn calendar_comes_from_the_database_and_keeps_admin_corrections() {
         )
         .await;
     assert!(matches!(bad, Err(DbError::Invalid(m)) if m.contains("zone-z")));
-    assert!(t.db.holiday_calendar_ids().await.expect("ids").contains(&"zone-c".to_string()));
+    assert!(
+        t.db.holiday_calendar_ids()
+            .await
+            .expect("ids")
+            .contains(&"zone-c".to_string())
+    );
 }
 
 #[tokio::test]
@@ -424,7 +663,11 @@ async fn periods_follow_each_other() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
     let college = w
-        .create_establishment(&establishment(750_652, "Collège Condorcet", EstablishmentKind::College))
+        .create_establishment(&establishment(
+            750_652,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+        ))
         .await
         .expect("college");
     let trimestres = [
@@ -432,14 +675,21 @@ async fn periods_follow_each_other() {
         (d("2026-12-01"), d("2027-03-05")),
         (d("2027-03-06"), d("2027-07-03")),
     ];
-    w.set_periods(&college.id, YEAR, PeriodKind::Trimestre, &trimestres).await.expect("periods");
-    let overlapping = [(d("2026-09-01"), d("2027-01-31")), (d("2027-01-15"), d("2027-07-03"))];
+    w.set_periods(&college.id, YEAR, PeriodKind::Trimestre, &trimestres)
+        .await
+        .expect("periods");
+    let overlapping = [
+        (d("2026-09-01"), d("2027-01-31")),
+        (d("2027-01-15"), d("2027-07-03")),
+    ];
     assert!(matches!(
-        w.set_periods(&college.id, YEAR, PeriodKind::Semestre, &overlapping).await,
+        w.set_periods(&college.id, YEAR, PeriodKind::Semestre, &overlapping)
+            .await,
         Err(DbError::Invalid(_))
     ));
     assert!(matches!(
-        w.set_periods(&college.id, YEAR, PeriodKind::Semestre, &trimestres).await,
+        w.set_periods(&college.id, YEAR, PeriodKind::Semestre, &trimestres)
+            .await,
         Err(DbError::Invalid(_))
     ));
     w.commit().await.expect("commit");

@@ -20,8 +20,18 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with its status, stable code and message in both languages.
-    pub fn new(status: StatusCode, code: &'static str, fr: impl Into<String>, en: impl Into<String>) -> ApiError {
-        ApiError { status, code, fr: fr.into(), en: en.into() }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        fr: impl Into<String>,
+        en: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            fr: fr.into(),
+            en: en.into(),
+        }
     }
 
     /// 401: no authenticated user.
@@ -69,9 +79,14 @@ impl ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::NotFound(what) => ApiError::not_found(format!("Introuvable : {what}"), format!("Not found: {what}")),
+            DbError::NotFound(what) => ApiError::not_found(
+                format!("Introuvable : {what}"),
+                format!("Not found: {what}"),
+            ),
             DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m.clone(), m),
-            DbError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m.clone(), m),
+            DbError::Invalid(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m.clone(), m)
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -64,7 +64,11 @@ pub async fn classes(
     }
     let year = school_year_id(state.clock.today());
     let items = state.db.class_groups_in(&establishment.id, &year).await?;
-    Ok(Json(Classes { uai: establishment.uai, school_year: year, items }))
+    Ok(Json(Classes {
+        uai: establishment.uai,
+        school_year: year,
+        items,
+    }))
 }
 
 /// Handler of `GET /api/v1/establishments/{uai}/users?profile=…&after=…&limit=…`: the
@@ -78,7 +82,10 @@ pub async fn users(
 ) -> Result<Json<Page<StaffEntry>>, ApiError> {
     let establishment = establishment(&state, &uai).await?;
     let access = Access::load(&state.db, &user.user_id).await?;
-    if !access.in_establishment(&establishment.id).sees_staff_directory() {
+    if !access
+        .in_establishment(&establishment.id)
+        .sees_staff_directory()
+    {
         return Err(ApiError::forbidden());
     }
     let filter = match query.profile.as_deref() {
@@ -88,8 +95,12 @@ pub async fn users(
             Ok(p) if p.sees_staff_directory() => StaffFilter::Profile(p),
             _ => {
                 return Err(ApiError::bad_request(
-                    format!("Profil « {p} » non listé ici : enseignant, direction, personnel ou admin_local."),
-                    format!("Profile `{p}` is not listed here: enseignant, direction, personnel or admin_local."),
+                    format!(
+                        "Profil « {p} » non listé ici : enseignant, direction, personnel ou admin_local."
+                    ),
+                    format!(
+                        "Profile `{p}` is not listed here: enseignant, direction, personnel or admin_local."
+                    ),
                 ));
             }
         },
@@ -97,7 +108,12 @@ pub async fn users(
     let limit = parse_limit(query.limit.as_deref())?;
     let mut items = state
         .db
-        .staff_directory(&establishment.id, filter, query.after.as_deref().filter(|a| !a.is_empty()), limit + 1)
+        .staff_directory(
+            &establishment.id,
+            filter,
+            query.after.as_deref().filter(|a| !a.is_empty()),
+            limit + 1,
+        )
         .await?;
     let next = if items.len() > limit as usize {
         items.truncate(limit as usize);

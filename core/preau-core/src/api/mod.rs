@@ -47,6 +47,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me::me))
-        .route("/establishments/{uai}/classes", get(establishments::classes))
+        .route(
+            "/establishments/{uai}/classes",
+            get(establishments::classes),
+        )
         .route("/establishments/{uai}/users", get(establishments::users))
 }

@@ -135,7 +135,11 @@ impl SchoolCalendar {
 
     /// What `day` is.
     pub fn day_status(&self, day: NaiveDate) -> DayStatus {
-        let Some(term) = self.terms.iter().find(|t| t.first_day <= day && day <= t.last_day) else {
+        let Some(term) = self
+            .terms
+            .iter()
+            .find(|t| t.first_day <= day && day <= t.last_day)
+        else {
             // Between two known terms, or in the summer part of a known school year.
             let between_terms = self.terms.first().is_some_and(|t| t.first_day <= day)
                 && self.terms.last().is_some_and(|t| day <= t.last_day);

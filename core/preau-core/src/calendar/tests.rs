@@ -94,11 +94,8 @@ fn alsace_moselle_has_good_friday_off() {
 #[test]
 fn saturday_classes_when_the_establishment_has_them() {
     let data = ShippedCalendar::load().expect("shipped data parses");
-    let with_saturday = data.school_calendar(
-        "zone-c",
-        parse_weekdays("123456").expect("valid"),
-        "075",
-    );
+    let with_saturday =
+        data.school_calendar("zone-c", parse_weekdays("123456").expect("valid"), "075");
     check_next(&with_saturday, "2026-11-27", Some("2026-11-28"));
 }
 
@@ -106,7 +103,11 @@ fn saturday_classes_when_the_establishment_has_them() {
 fn every_shipped_calendar_is_consistent() {
     let data = ShippedCalendar::load().expect("shipped data parses");
     for c in &data.calendar {
-        let years: Vec<_> = data.school_year.iter().filter(|y| y.calendar == c.id).collect();
+        let years: Vec<_> = data
+            .school_year
+            .iter()
+            .filter(|y| y.calendar == c.id)
+            .collect();
         assert!(!years.is_empty(), "calendar {} has no school year", c.id);
         for y in &years {
             assert!(y.first_day < y.last_day, "{} {}", c.id, y.year);

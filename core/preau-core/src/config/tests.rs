@@ -24,7 +24,10 @@ fn check_invalid(result: Result<Config, ConfigError>, key: &str, origin: &str, r
         }) => {
             assert_eq!(k, key);
             assert!(o.contains(origin), "origin {o:?} should name {origin:?}");
-            assert!(reason.contains(reason_part), "reason {reason:?} should contain {reason_part:?}");
+            assert!(
+                reason.contains(reason_part),
+                "reason {reason:?} should contain {reason_part:?}"
+            );
         }
         other => panic!("expected an invalid `{key}`, got {other:?}"),
     }
@@ -32,13 +35,22 @@ fn check_invalid(result: Result<Config, ConfigError>, key: &str, origin: &str, r
 
 #[test]
 fn starts_on_defaults_with_nothing_configured() {
-    let config = Config::load(None, env(&[("PATH", "/bin"), ("PREAU_TEST_DATABASE_URL", "x")]))
-        .expect("defaults are valid");
+    let config = Config::load(
+        None,
+        env(&[("PATH", "/bin"), ("PREAU_TEST_DATABASE_URL", "x")]),
+    )
+    .expect("defaults are valid");
     assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.time_zone.0, chrono_tz::Europe::Paris);
-    assert_eq!(config.database_url(), DatabaseUrl::sqlite_in(Path::new("data")));
+    assert_eq!(
+        config.database_url(),
+        DatabaseUrl::sqlite_in(Path::new("data"))
+    );
     assert_eq!(config.public_base_url(), "http://127.0.0.1:8080");
-    assert_eq!(config.retention.departed_users, Duration::from_secs(90 * 86_400));
+    assert_eq!(
+        config.retention.departed_users,
+        Duration::from_secs(90 * 86_400)
+    );
     assert!(config.smtp.is_none());
 }
 
@@ -132,7 +144,10 @@ fn invalid_values_name_the_key_and_their_origin() {
 #[test]
 fn retention_limits_follow_the_cnil() {
     check_invalid(
-        Config::load(None, env(&[("PREAU_RETENTION_CONNECTION_TRACES", "400days")])),
+        Config::load(
+            None,
+            env(&[("PREAU_RETENTION_CONNECTION_TRACES", "400days")]),
+        ),
         "retention.connection_traces",
         "PREAU_RETENTION_CONNECTION_TRACES",
         "CNIL",
@@ -157,9 +172,15 @@ fn secrets_are_never_printed() {
     let shown = format!("{config:?} {}", config.database_url());
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(!shown.contains("tr0ub4dor"), "{shown}");
-    assert!(shown.contains("postgres://preau:***@db:5432/preau"), "{shown}");
-    let err = Config::load(None, env(&[("PREAU_DATABASE_URL", "mysql://root:hunter2@db/x")]))
-        .expect_err("unsupported engine");
+    assert!(
+        shown.contains("postgres://preau:***@db:5432/preau"),
+        "{shown}"
+    );
+    let err = Config::load(
+        None,
+        env(&[("PREAU_DATABASE_URL", "mysql://root:hunter2@db/x")]),
+    )
+    .expect_err("unsupported engine");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
 

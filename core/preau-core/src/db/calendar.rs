@@ -17,8 +17,11 @@ const SHIPPED: &str = "shipped";
 const ADMIN: &str = "admin";
 
 fn day(s: &str) -> DbResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| DbError::Invalid(format!("date illisible en base / unreadable stored date `{s}`")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        DbError::Invalid(format!(
+            "date illisible en base / unreadable stored date `{s}`"
+        ))
+    })
 }
 
 fn year_bounds(id: &str) -> DbResult<(String, String)> {
@@ -202,11 +205,7 @@ impl Db {
         let weekdays = parse_weekdays(&weekdays).map_err(DbError::Invalid)?;
         let scopes = public_holiday_scopes(&calendar_id, uai.departement());
 
-        let (terms, holidays, public): (
-            Vec<(String, String, String)>,
-            Vec<(String, String, String, String, String, String)>,
-            Vec<(String, String, String, String)>,
-        ) = run!(self, pool => {
+        let (terms, holidays, public): (Vec<TermRow>, Vec<HolidayRow>, Vec<PublicHolidayRow>) = run!(self, pool => {
             let terms = sqlx::query_as(
                 "SELECT school_year_id, first_day, last_day FROM calendar_school_years WHERE calendar_id = $1",
             )
@@ -230,7 +229,11 @@ impl Db {
         let terms = terms
             .into_iter()
             .map(|(school_year, first, last)| {
-                Ok(TermSpan { school_year, first_day: day(&first)?, last_day: day(&last)? })
+                Ok(TermSpan {
+                    school_year,
+                    first_day: day(&first)?,
+                    last_day: day(&last)?,
+                })
             })
             .collect::<DbResult<Vec<_>>>()?;
         let holidays = holidays
@@ -249,12 +252,23 @@ impl Db {
         let public = public
             .into_iter()
             .map(|(d, label_fr, label_en, _scope)| {
-                Ok(PublicHoliday { day: day(&d)?, label_fr, label_en })
+                Ok(PublicHoliday {
+                    day: day(&d)?,
+                    label_fr,
+                    label_en,
+                })
             })
             .collect::<DbResult<Vec<_>>>()?;
         Ok(SchoolCalendar::new(weekdays, terms, holidays, public))
     }
 }
+
+/// `(school_year_id, first_day, last_day)`.
+type TermRow = (String, String, String);
+/// `(school_year_id, kind, label_fr, label_en, first_day_off, last_day_off)`.
+type HolidayRow = (String, String, String, String, String, String);
+/// `(day, label_fr, label_en, scope)`.
+type PublicHolidayRow = (String, String, String, String);
 
 /// Turns a foreign-key failure on `calendar_id` into a message naming the calendar.
 fn foreign_key_as_unknown_calendar(e: sqlx::Error, calendar_id: &str) -> DbError {

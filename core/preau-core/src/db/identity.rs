@@ -9,8 +9,7 @@ use super::tx::run_tx;
 use super::{Db, DbError, DbResult, Tx, new_id, run};
 use crate::calendar::parse_weekdays;
 use crate::identity::{
-    ActivationCode, EstablishmentKind, EstablishmentState, LoginBase, Profile, Role, Uai,
-    fold_name,
+    ActivationCode, EstablishmentKind, EstablishmentState, LoginBase, Profile, Role, Uai, fold_name,
 };
 
 /// The collectivité this instance serves.
@@ -271,6 +270,9 @@ pub struct StaffEntry {
     pub functions: Vec<Function>,
 }
 
+/// `(user_id, profile, function code, function label)` of a staff attachment.
+type StaffDetailRow = (String, String, Option<String>, Option<String>);
+
 /// The folded `nom prenom` the database orders people by, identically on both engines.
 fn sort_key(first_name: &str, last_name: &str) -> String {
     format!("{} {}", fold_name(last_name), fold_name(first_name))
@@ -325,11 +327,18 @@ impl Tx {
             .bind(&id).bind(name).bind(now)
             .execute(&mut *conn).await?;
         });
-        Ok(Collectivite { id, name: name.to_string() })
+        Ok(Collectivite {
+            id,
+            name: name.to_string(),
+        })
     }
 
     /// Creates a deployment wave.
-    pub async fn create_wave(&mut self, name: &str, planned_on: Option<chrono::NaiveDate>) -> DbResult<String> {
+    pub async fn create_wave(
+        &mut self,
+        name: &str,
+        planned_on: Option<chrono::NaiveDate>,
+    ) -> DbResult<String> {
         let id = new_id();
         run_tx!(self, conn => {
             sqlx::query("INSERT INTO deployment_waves (id, name, planned_on) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
@@ -342,7 +351,10 @@ impl Tx {
     }
 
     /// Creates an establishment; its UAI must be new.
-    pub async fn create_establishment(&mut self, new: &NewEstablishment) -> DbResult<Establishment> {
+    pub async fn create_establishment(
+        &mut self,
+        new: &NewEstablishment,
+    ) -> DbResult<Establishment> {
         parse_weekdays(&new.school_weekdays).map_err(DbError::Invalid)?;
         let id = new_id();
         let now = self.now_ms;
@@ -406,7 +418,9 @@ impl Tx {
                 .execute(&mut *conn).await?.rows_affected()
         });
         if done == 0 {
-            return Err(DbError::NotFound(format!("établissement / establishment {establishment_id}")));
+            return Err(DbError::NotFound(format!(
+                "établissement / establishment {establishment_id}"
+            )));
         }
         Ok(())
     }
@@ -536,7 +550,12 @@ impl Tx {
     }
 
     /// Gives a person a role: `admin_local` needs the establishment, `admin_collectivite` none.
-    pub async fn grant_role(&mut self, user_id: &str, role: Role, establishment_id: Option<&str>) -> DbResult<()> {
+    pub async fn grant_role(
+        &mut self,
+        user_id: &str,
+        role: Role,
+        establishment_id: Option<&str>,
+    ) -> DbResult<()> {
         match (role, establishment_id) {
             (Role::AdminLocal, None) => return Err(DbError::Invalid(
                 "un administrateur local l'est d'un établissement / a local admin is admin of one establishment".into())),
@@ -563,8 +582,12 @@ impl Tx {
         let now = self.now_ms;
         let (starts, ends) = crate::calendar::school_year_bounds(&new.school_year_id)
             .map(|(a, b)| (a.to_string(), b.to_string()))
-            .ok_or_else(|| DbError::Invalid(format!(
-                "année scolaire illisible « {} » / unreadable school year `{}`", new.school_year_id, new.school_year_id)))?;
+            .ok_or_else(|| {
+                DbError::Invalid(format!(
+                    "année scolaire illisible « {} » / unreadable school year `{}`",
+                    new.school_year_id, new.school_year_id
+                ))
+            })?;
         run_tx!(self, conn => {
             sqlx::query("INSERT INTO school_years (id, starts_on, ends_on) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
                 .bind(&new.school_year_id).bind(starts).bind(ends)
@@ -603,7 +626,12 @@ impl Tx {
     }
 
     /// Creates (or renames) a subject of an establishment; returns its id.
-    pub async fn upsert_subject(&mut self, establishment_id: &str, code: &str, label: &str) -> DbResult<String> {
+    pub async fn upsert_subject(
+        &mut self,
+        establishment_id: &str,
+        code: &str,
+        label: &str,
+    ) -> DbResult<String> {
         let id = new_id();
         let id: String = run_tx!(self, conn => {
             sqlx::query_scalar(
@@ -618,7 +646,12 @@ impl Tx {
 
     /// Records that a teacher teaches a subject to a class or group. The teacher must be a
     /// teacher of that establishment, and the subject one of its subjects.
-    pub async fn assign_teaching(&mut self, teacher_id: &str, class_group_id: &str, subject_id: &str) -> DbResult<String> {
+    pub async fn assign_teaching(
+        &mut self,
+        teacher_id: &str,
+        class_group_id: &str,
+        subject_id: &str,
+    ) -> DbResult<String> {
         let id = new_id();
         run_tx!(self, conn => {
             let ok: Option<i32> = sqlx::query_scalar(
@@ -653,7 +686,10 @@ impl Tx {
         relationship: Relationship,
     ) -> DbResult<()> {
         if parent_id == student_id {
-            return Err(DbError::Invalid("une personne n'est pas son propre parent / a person is not their own parent".into()));
+            return Err(DbError::Invalid(
+                "une personne n'est pas son propre parent / a person is not their own parent"
+                    .into(),
+            ));
         }
         let now = self.now_ms;
         run_tx!(self, conn => {
@@ -681,7 +717,11 @@ impl Tx {
         if bounds.len() != kind.count() {
             return Err(DbError::Invalid(format!(
                 "il faut {} périodes pour des {}s / {} periods are needed for {}s",
-                kind.count(), kind.as_str(), kind.count(), kind.as_str())));
+                kind.count(),
+                kind.as_str(),
+                kind.count(),
+                kind.as_str()
+            )));
         }
         if bounds.iter().any(|(a, b)| a > b) || bounds.windows(2).any(|w| w[0].1 >= w[1].0) {
             return Err(DbError::Invalid(
@@ -849,7 +889,10 @@ impl Db {
                     functions: functions
                         .iter()
                         .filter(|(a, _, _)| *a == r.id)
-                        .map(|(_, code, label)| Function { code: code.clone(), label: label.clone() })
+                        .map(|(_, code, label)| Function {
+                            code: code.clone(),
+                            label: label.clone(),
+                        })
                         .collect(),
                     uai: Uai::parse(&r.uai).map_err(invalid)?,
                     profile: r.profile.parse().map_err(invalid)?,
@@ -883,7 +926,11 @@ impl Db {
     }
 
     /// The classes and groups a student belongs to in a school year.
-    pub async fn class_groups_of(&self, user_id: &str, school_year_id: &str) -> DbResult<Vec<ClassGroupRef>> {
+    pub async fn class_groups_of(
+        &self,
+        user_id: &str,
+        school_year_id: &str,
+    ) -> DbResult<Vec<ClassGroupRef>> {
         let rows: Vec<ClassGroupRefRow> = run!(self, pool => {
             sqlx::query_as(
                 "SELECT g.id, e.uai, g.kind, g.code, g.name, g.school_year_id \
@@ -898,8 +945,14 @@ impl Db {
     }
 
     /// The classes and groups of an establishment in a school year, with their sizes.
-    pub async fn class_groups_in(&self, establishment_id: &str, school_year_id: &str) -> DbResult<Vec<ClassGroup>> {
-        let sql = format!("{SELECT_CLASS_GROUP} WHERE g.establishment_id = $1 AND g.school_year_id = $2 ORDER BY g.kind, g.code");
+    pub async fn class_groups_in(
+        &self,
+        establishment_id: &str,
+        school_year_id: &str,
+    ) -> DbResult<Vec<ClassGroup>> {
+        let sql = format!(
+            "{SELECT_CLASS_GROUP} WHERE g.establishment_id = $1 AND g.school_year_id = $2 ORDER BY g.kind, g.code"
+        );
         Ok(run!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(establishment_id).bind(school_year_id)
@@ -928,16 +981,34 @@ impl Db {
     }
 
     /// What a teacher teaches in a school year (every establishment).
-    pub async fn teaching_assignments_of(&self, teacher_id: &str, school_year_id: &str) -> DbResult<Vec<TeachingAssignment>> {
-        self.teaching_assignments("t.teacher_id = $1 AND g.school_year_id = $2", teacher_id, school_year_id).await
+    pub async fn teaching_assignments_of(
+        &self,
+        teacher_id: &str,
+        school_year_id: &str,
+    ) -> DbResult<Vec<TeachingAssignment>> {
+        self.teaching_assignments(
+            "t.teacher_id = $1 AND g.school_year_id = $2",
+            teacher_id,
+            school_year_id,
+        )
+        .await
     }
 
     /// Who teaches what to a class or group.
-    pub async fn teaching_assignments_for(&self, class_group_id: &str) -> DbResult<Vec<TeachingAssignment>> {
-        self.teaching_assignments("t.class_group_id = $1 AND $2 = $2", class_group_id, "").await
+    pub async fn teaching_assignments_for(
+        &self,
+        class_group_id: &str,
+    ) -> DbResult<Vec<TeachingAssignment>> {
+        self.teaching_assignments("t.class_group_id = $1 AND $2 = $2", class_group_id, "")
+            .await
     }
 
-    async fn teaching_assignments(&self, filter: &str, a: &str, b: &str) -> DbResult<Vec<TeachingAssignment>> {
+    async fn teaching_assignments(
+        &self,
+        filter: &str,
+        a: &str,
+        b: &str,
+    ) -> DbResult<Vec<TeachingAssignment>> {
         #[derive(FromRow)]
         struct Row {
             id: String,
@@ -970,11 +1041,25 @@ impl Db {
             .map(|r| {
                 Ok(TeachingAssignment {
                     id: r.id,
-                    teacher: UserSummary { id: r.teacher_id, login: r.login, first_name: r.first_name, last_name: r.last_name },
+                    teacher: UserSummary {
+                        id: r.teacher_id,
+                        login: r.login,
+                        first_name: r.first_name,
+                        last_name: r.last_name,
+                    },
                     class_group: ClassGroupRef::try_from(ClassGroupRefRow {
-                        id: r.class_group_id, uai: r.uai, kind: r.kind, code: r.code, name: r.name, school_year_id: r.school_year_id,
+                        id: r.class_group_id,
+                        uai: r.uai,
+                        kind: r.kind,
+                        code: r.code,
+                        name: r.name,
+                        school_year_id: r.school_year_id,
                     })?,
-                    subject: Subject { id: r.subject_id, code: r.subject_code, label: r.subject_label },
+                    subject: Subject {
+                        id: r.subject_id,
+                        code: r.subject_code,
+                        label: r.subject_label,
+                    },
                 })
             })
             .collect()
@@ -1025,7 +1110,12 @@ impl Db {
                 })
                 .collect::<DbResult<Vec<_>>>()?;
             out.push(Child {
-                user: UserSummary { id: c.id, login: c.login, first_name: c.first_name, last_name: c.last_name },
+                user: UserSummary {
+                    id: c.id,
+                    login: c.login,
+                    first_name: c.first_name,
+                    last_name: c.last_name,
+                },
                 legal_guardian: c.legal_guardian,
                 relationship: Relationship::try_from(c.relationship)?,
                 attachments,
@@ -1047,7 +1137,11 @@ impl Db {
     }
 
     /// The periods of an establishment's school year.
-    pub async fn periods(&self, establishment_id: &str, school_year_id: &str) -> DbResult<Vec<Period>> {
+    pub async fn periods(
+        &self,
+        establishment_id: &str,
+        school_year_id: &str,
+    ) -> DbResult<Vec<Period>> {
         Ok(run!(self, pool => {
             sqlx::query_as(
                 "SELECT kind, number, starts_on, ends_on FROM periods \
@@ -1097,7 +1191,7 @@ impl Db {
              ORDER BY u.sort_key, u.id LIMIT $3"
         );
         let after = after.unwrap_or("");
-        let (people, details, admins): (Vec<UserSummary>, Vec<(String, String, Option<String>, Option<String>)>, Vec<String>) = run!(self, pool => {
+        let (people, details, admins): (Vec<UserSummary>, Vec<StaffDetailRow>, Vec<String>) = run!(self, pool => {
             let people: Vec<UserSummary> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(establishment_id).bind(after).bind(i64::from(limit))
                 .fetch_all(pool).await?;
@@ -1119,13 +1213,26 @@ impl Db {
             .into_iter()
             .map(|user| {
                 let mine = details.iter().filter(|(u, ..)| *u == user.id);
-                let mut profiles: Vec<Profile> = mine.clone().map(|(_, p, ..)| p.parse().map_err(invalid)).collect::<DbResult<_>>()?;
+                let mut profiles: Vec<Profile> = mine
+                    .clone()
+                    .map(|(_, p, ..)| p.parse().map_err(invalid))
+                    .collect::<DbResult<_>>()?;
                 profiles.sort();
                 profiles.dedup();
                 let functions = mine
-                    .filter_map(|(_, _, code, label)| Some(Function { code: code.clone()?, label: label.clone()? }))
+                    .filter_map(|(_, _, code, label)| {
+                        Some(Function {
+                            code: code.clone()?,
+                            label: label.clone()?,
+                        })
+                    })
                     .collect();
-                Ok(StaffEntry { admin_local: admins.contains(&user.id), user, profiles, functions })
+                Ok(StaffEntry {
+                    admin_local: admins.contains(&user.id),
+                    user,
+                    profiles,
+                    functions,
+                })
             })
             .collect()
     }

@@ -71,20 +71,28 @@ impl Demo {
         for p in Profile::ALL {
             let found = if *p == Profile::Parent {
                 self.accounts.iter().filter(activated).find(|a| {
-                    a.attachments.iter().filter(|x| x.profile == Profile::Parent).count() > 1
+                    a.attachments
+                        .iter()
+                        .filter(|x| x.profile == Profile::Parent)
+                        .count()
+                        > 1
                 })
             } else {
-                self.accounts
-                    .iter()
-                    .filter(activated)
-                    .find(|a| a.attachments.len() == 1 && a.attachments[0].profile == *p && a.roles.is_empty())
+                self.accounts.iter().filter(activated).find(|a| {
+                    a.attachments.len() == 1 && a.attachments[0].profile == *p && a.roles.is_empty()
+                })
             };
             if let Some(a) = found {
                 out.push((p.as_str(), a));
             }
         }
         for r in Role::ALL {
-            if let Some(a) = self.accounts.iter().filter(activated).find(|a| a.roles.iter().any(|x| x.role == *r)) {
+            if let Some(a) = self
+                .accounts
+                .iter()
+                .filter(activated)
+                .find(|a| a.roles.iter().any(|x| x.role == *r))
+            {
                 out.push((r.as_str(), a));
             }
         }
@@ -104,7 +112,12 @@ struct School {
 
 /// Builds the demo in one transaction. `password_hash` is the argon2id hash every activated
 /// account gets; `today` decides the school year.
-pub async fn generate(db: &Db, now_ms: i64, today: NaiveDate, password_hash: &str) -> DbResult<Demo> {
+pub async fn generate(
+    db: &Db,
+    now_ms: i64,
+    today: NaiveDate,
+    password_hash: &str,
+) -> DbResult<Demo> {
     let mut g = Generator {
         rng: ChaCha8Rng::seed_from_u64(SEED),
         password_hash: password_hash.to_string(),
@@ -115,9 +128,36 @@ pub async fn generate(db: &Db, now_ms: i64, today: NaiveDate, password_hash: &st
     };
     let mut tx = db.begin(now_ms).await?;
     tx.set_collectivite("Ville de Paris").await?;
-    let wave = tx.create_wave("Vague 1 — rentrée 2026", NaiveDate::from_ymd_opt(2026, 9, 1)).await?;
-    let college = g.school(&mut tx, COLLEGE_UAI, "Collège Condorcet", EstablishmentKind::College, "Paris 8e", &wave, &["6e", "5e", "4e", "3e"], &["A", "B", "C", "D", "E", "F"]).await?;
-    let lycee = g.school(&mut tx, LYCEE_UAI, "Lycée Jules-Ferry", EstablishmentKind::Lycee, "Paris 9e", &wave, &["2nde", "1re", "Tle"], &["1", "2"]).await?;
+    let wave = tx
+        .create_wave(
+            "Vague 1 — rentrée 2026",
+            NaiveDate::from_ymd_opt(2026, 9, 1),
+        )
+        .await?;
+    let college = g
+        .school(
+            &mut tx,
+            COLLEGE_UAI,
+            "Collège Condorcet",
+            EstablishmentKind::College,
+            "Paris 8e",
+            &wave,
+            &["6e", "5e", "4e", "3e"],
+            &["A", "B", "C", "D", "E", "F"],
+        )
+        .await?;
+    let lycee = g
+        .school(
+            &mut tx,
+            LYCEE_UAI,
+            "Lycée Jules-Ferry",
+            EstablishmentKind::Lycee,
+            "Paris 9e",
+            &wave,
+            &["2nde", "1re", "Tle"],
+            &["1", "2"],
+        )
+        .await?;
 
     // Periods: trimestres at the collège, semestres at the lycée, cut at the holidays.
     g.periods(&mut tx, &college, &lycee).await?;
@@ -129,7 +169,8 @@ pub async fn generate(db: &Db, now_ms: i64, today: NaiveDate, password_hash: &st
     g.staff(&mut tx, &lycee).await?;
 
     // Families: 600 students over 24 classes at the collège (25 each), older siblings at the lycée.
-    g.families(&mut tx, &college, &lycee, 25, &college_teachers).await?;
+    g.families(&mut tx, &college, &lycee, 25, &college_teachers)
+        .await?;
     g.lycee_students(&mut tx, &lycee, 22).await?;
 
     g.assign(&mut tx, &college, &college_teachers).await?;
@@ -137,14 +178,19 @@ pub async fn generate(db: &Db, now_ms: i64, today: NaiveDate, password_hash: &st
 
     // The collectivité's administrator and a partner.
     let admin = g.person(&mut tx, "Solène", "Marchetti", false).await?;
-    tx.grant_role(&admin.0, Role::AdminCollectivite, None).await?;
+    tx.grant_role(&admin.0, Role::AdminCollectivite, None)
+        .await?;
     g.role(admin.1, Role::AdminCollectivite, None);
     let partner = g.person(&mut tx, "Hugo", "Delorme", false).await?;
-    g.attach(&mut tx, &partner.0, &college, Profile::Invite, None, &[]).await?;
+    g.attach(&mut tx, &partner.0, &college, Profile::Invite, None, &[])
+        .await?;
     g.record(partner.1, &college, Profile::Invite);
 
     tx.commit().await?;
-    Ok(Demo { school_year: g.year, accounts: g.accounts })
+    Ok(Demo {
+        school_year: g.year,
+        accounts: g.accounts,
+    })
 }
 
 struct Generator {
@@ -161,7 +207,10 @@ impl Generator {
         list[self.rng.random_range(0..list.len())]
     }
 
-    #[allow(clippy::too_many_arguments, reason = "a one-off builder call with named literals at its only call sites")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a one-off builder call with named literals at its only call sites"
+    )]
     async fn school(
         &mut self,
         tx: &mut Tx,
@@ -203,11 +252,20 @@ impl Generator {
             }
         }
         let mut subjects = Vec::new();
-        let list: &[(&str, &str)] = if kind == EstablishmentKind::College { &COLLEGE_SUBJECTS } else { &LYCEE_SUBJECTS };
+        let list: &[(&str, &str)] = if kind == EstablishmentKind::College {
+            &COLLEGE_SUBJECTS
+        } else {
+            &LYCEE_SUBJECTS
+        };
         for (code, label) in list {
             subjects.push(tx.upsert_subject(&e.id, code, label).await?);
         }
-        Ok(School { id: e.id, uai, classes, subjects })
+        Ok(School {
+            id: e.id,
+            uai,
+            classes,
+            subjects,
+        })
     }
 
     async fn periods(&mut self, tx: &mut Tx, college: &School, lycee: &School) -> DbResult<()> {
@@ -215,8 +273,17 @@ impl Generator {
         // (the database holds the same data, freshly seeded).
         let cal = ShippedCalendar::load()
             .map_err(DbError::Invalid)?
-            .school_calendar("zone-c", [true, true, true, true, true, false, false], college.uai.departement());
-        let Some(term) = cal.terms().iter().find(|t| t.school_year == self.year).cloned() else {
+            .school_calendar(
+                "zone-c",
+                [true, true, true, true, true, false, false],
+                college.uai.departement(),
+            );
+        let Some(term) = cal
+            .terms()
+            .iter()
+            .find(|t| t.school_year == self.year)
+            .cloned()
+        else {
             return Ok(()); // no calendar data for this year: no periods
         };
         let before = |kind: &str| {
@@ -227,17 +294,42 @@ impl Generator {
         };
         if let (Some(end1), Some(end2)) = (before("noel"), before("printemps")) {
             let next = |d: NaiveDate| d.succ_opt().unwrap_or(d);
-            tx.set_periods(&college.id, &self.year, PeriodKind::Trimestre, &[(term.first_day, end1), (next(end1), end2), (next(end2), term.last_day)]).await?;
+            tx.set_periods(
+                &college.id,
+                &self.year,
+                PeriodKind::Trimestre,
+                &[
+                    (term.first_day, end1),
+                    (next(end1), end2),
+                    (next(end2), term.last_day),
+                ],
+            )
+            .await?;
         }
         let mid = NaiveDate::from_ymd_opt(term.first_day.year() + 1, 1, 31);
         if let Some(mid) = mid {
-            tx.set_periods(&lycee.id, &self.year, PeriodKind::Semestre, &[(term.first_day, mid), (mid.succ_opt().unwrap_or(mid), term.last_day)]).await?;
+            tx.set_periods(
+                &lycee.id,
+                &self.year,
+                PeriodKind::Semestre,
+                &[
+                    (term.first_day, mid),
+                    (mid.succ_opt().unwrap_or(mid), term.last_day),
+                ],
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Creates an account; returns (id, login). Activated with the demo password unless `pending`.
-    async fn person(&mut self, tx: &mut Tx, first: &str, last: &str, pending: bool) -> DbResult<(String, usize)> {
+    async fn person(
+        &mut self,
+        tx: &mut Tx,
+        first: &str,
+        last: &str,
+        pending: bool,
+    ) -> DbResult<(String, usize)> {
         let code = pending.then(ActivationCode::generate);
         let user = tx
             .create_user(&NewUser {
@@ -258,13 +350,24 @@ impl Generator {
         Ok((user.id, self.accounts.len() - 1))
     }
 
-    async fn attach(&mut self, tx: &mut Tx, who: &str, school: &School, profile: Profile, code: Option<&str>, functions: &[Function]) -> DbResult<()> {
+    async fn attach(
+        &mut self,
+        tx: &mut Tx,
+        who: &str,
+        school: &School,
+        profile: Profile,
+        code: Option<&str>,
+        functions: &[Function],
+    ) -> DbResult<()> {
         tx.attach(who, &school.id, profile, code, functions).await?;
         Ok(())
     }
 
     fn record(&mut self, index: usize, school: &School, profile: Profile) {
-        let a = DemoAttachment { uai: school.uai.clone(), profile };
+        let a = DemoAttachment {
+            uai: school.uai.clone(),
+            profile,
+        };
         if let Some(acc) = self.accounts.get_mut(index)
             && !acc.attachments.contains(&a)
         {
@@ -274,23 +377,53 @@ impl Generator {
 
     fn role(&mut self, index: usize, role: Role, uai: Option<&Uai>) {
         if let Some(acc) = self.accounts.get_mut(index) {
-            acc.roles.push(DemoRole { role, uai: uai.cloned() });
+            acc.roles.push(DemoRole {
+                role,
+                uai: uai.cloned(),
+            });
         }
     }
 
-    async fn teachers(&mut self, tx: &mut Tx, school: &School, count: usize) -> DbResult<Vec<(String, usize)>> {
+    async fn teachers(
+        &mut self,
+        tx: &mut Tx,
+        school: &School,
+        count: usize,
+    ) -> DbResult<Vec<(String, usize)>> {
         let mut out = Vec::new();
         for i in 0..count {
-            let first = if i % 2 == 0 { self.pick(names::ADULT_WOMEN) } else { self.pick(names::ADULT_MEN) };
+            let first = if i % 2 == 0 {
+                self.pick(names::ADULT_WOMEN)
+            } else {
+                self.pick(names::ADULT_MEN)
+            };
             let last = self.pick(names::SURNAMES);
             let t = self.person(tx, first, last, false).await?;
             let functions = if i == count - 1 {
-                vec![Function { code: "DOC".into(), label: "Documentation".into() }]
+                vec![Function {
+                    code: "DOC".into(),
+                    label: "Documentation".into(),
+                }]
             } else {
-                vec![Function { code: "ENS".into(), label: "Enseignement".into() }]
+                vec![Function {
+                    code: "ENS".into(),
+                    label: "Enseignement".into(),
+                }]
             };
-            let national = if i == count - 1 { "National_DOC" } else { "National_ENS" };
-            self.attach(tx, &t.0, school, Profile::Enseignant, Some(national), &functions).await?;
+            let national = if i == count - 1 {
+                "National_DOC"
+            } else {
+                "National_ENS"
+            };
+            self.attach(
+                tx,
+                &t.0,
+                school,
+                Profile::Enseignant,
+                Some(national),
+                &functions,
+            )
+            .await?;
             self.record(t.1, school, Profile::Enseignant);
             out.push(t);
         }
@@ -298,9 +431,18 @@ impl Generator {
     }
 
     async fn staff(&mut self, tx: &mut Tx, school: &School) -> DbResult<()> {
-        let edu = Function { code: "EDU".into(), label: "Éducation".into() };
-        let adm = Function { code: "ADM".into(), label: "Administration".into() };
-        let dir = Function { code: "DIR".into(), label: "Direction".into() };
+        let edu = Function {
+            code: "EDU".into(),
+            label: "Éducation".into(),
+        };
+        let adm = Function {
+            code: "ADM".into(),
+            label: "Administration".into(),
+        };
+        let dir = Function {
+            code: "DIR".into(),
+            label: "Direction".into(),
+        };
         let people: [(Profile, &str, &Function); 7] = [
             (Profile::Direction, "National_DIR", &dir),
             (Profile::Direction, "National_DIR", &dir),
@@ -311,13 +453,26 @@ impl Generator {
             (Profile::Personnel, "National_ETA", &adm), // gestion, local admin
         ];
         for (i, (profile, code, function)) in people.iter().enumerate() {
-            let first = if i % 2 == 0 { self.pick(names::ADULT_WOMEN) } else { self.pick(names::ADULT_MEN) };
+            let first = if i % 2 == 0 {
+                self.pick(names::ADULT_WOMEN)
+            } else {
+                self.pick(names::ADULT_MEN)
+            };
             let last = self.pick(names::SURNAMES);
             let p = self.person(tx, first, last, false).await?;
-            self.attach(tx, &p.0, school, *profile, Some(code), std::slice::from_ref(*function)).await?;
+            self.attach(
+                tx,
+                &p.0,
+                school,
+                *profile,
+                Some(code),
+                std::slice::from_ref(*function),
+            )
+            .await?;
             self.record(p.1, school, *profile);
             if i == people.len() - 1 {
-                tx.grant_role(&p.0, Role::AdminLocal, Some(&school.id)).await?;
+                tx.grant_role(&p.0, Role::AdminLocal, Some(&school.id))
+                    .await?;
                 self.role(p.1, Role::AdminLocal, Some(&school.uai));
             }
         }
@@ -327,7 +482,14 @@ impl Generator {
     /// Families of the collège: each has one to three children there (siblings), one or two
     /// parents (some separated, with different surnames), sometimes a step-parent who is not a
     /// legal guardian, and sometimes an older child at the lycée.
-    async fn families(&mut self, tx: &mut Tx, college: &School, lycee: &School, per_class: usize, teachers: &[(String, usize)]) -> DbResult<()> {
+    async fn families(
+        &mut self,
+        tx: &mut Tx,
+        college: &School,
+        lycee: &School,
+        per_class: usize,
+        teachers: &[(String, usize)],
+    ) -> DbResult<()> {
         let seats = college.classes.len() * per_class;
         let mut placed = 0usize;
         let mut family = 0usize;
@@ -335,11 +497,21 @@ impl Generator {
             family += 1;
             let surname = self.pick(names::SURNAMES);
             let roll = self.rng.random_range(0..100);
-            let children = if roll < 72 { 1 } else if roll < 95 { 2 } else { 3 };
+            let children = if roll < 72 {
+                1
+            } else if roll < 95 {
+                2
+            } else {
+                3
+            };
             let older_at_lycee = self.rng.random_range(0..100) < 14;
             // Parents.
             let mut parents = Vec::new();
-            let mother_name = if self.rng.random_range(0..100) < 12 { self.pick(names::SURNAMES) } else { surname };
+            let mother_name = if self.rng.random_range(0..100) < 12 {
+                self.pick(names::SURNAMES)
+            } else {
+                surname
+            };
             let single = self.rng.random_range(0..100) < 14;
             if family == 7 {
                 // A parent who is also a teacher at the collège.
@@ -348,17 +520,29 @@ impl Generator {
             } else {
                 let pending = self.take_parent_activation();
                 let first = self.pick(names::ADULT_WOMEN);
-                parents.push((self.person(tx, first, mother_name, pending).await?, Relationship::Mother, true));
+                parents.push((
+                    self.person(tx, first, mother_name, pending).await?,
+                    Relationship::Mother,
+                    true,
+                ));
             }
             if !single {
                 let pending = self.take_parent_activation();
                 let first = self.pick(names::ADULT_MEN);
-                parents.push((self.person(tx, first, surname, pending).await?, Relationship::Father, true));
+                parents.push((
+                    self.person(tx, first, surname, pending).await?,
+                    Relationship::Father,
+                    true,
+                ));
             }
-            if family % 40 == 0 {
+            if family.is_multiple_of(40) {
                 let first = self.pick(names::ADULT_MEN);
                 let last = self.pick(names::SURNAMES);
-                parents.push((self.person(tx, first, last, false).await?, Relationship::Other, false));
+                parents.push((
+                    self.person(tx, first, last, false).await?,
+                    Relationship::Other,
+                    false,
+                ));
             }
             // Children at the collège, one class each.
             let mut kids = Vec::new();
@@ -367,10 +551,22 @@ impl Generator {
                     break;
                 }
                 let class = &college.classes[(placed * 7 + family) % college.classes.len()];
-                let first = if self.rng.random_range(0..2) == 0 { self.pick(names::GIRLS) } else { self.pick(names::BOYS) };
+                let first = if self.rng.random_range(0..2) == 0 {
+                    self.pick(names::GIRLS)
+                } else {
+                    self.pick(names::BOYS)
+                };
                 let pending = self.take_student_activation();
                 let kid = self.person(tx, first, surname, pending).await?;
-                self.attach(tx, &kid.0, college, Profile::Eleve, Some("National_ELV"), &[]).await?;
+                self.attach(
+                    tx,
+                    &kid.0,
+                    college,
+                    Profile::Eleve,
+                    Some("National_ELV"),
+                    &[],
+                )
+                .await?;
                 self.record(kid.1, college, Profile::Eleve);
                 tx.add_member(class, &kid.0).await?;
                 kids.push((kid, college));
@@ -378,17 +574,33 @@ impl Generator {
             }
             if older_at_lycee {
                 let class = &lycee.classes[family % lycee.classes.len()];
-                let first = if self.rng.random_range(0..2) == 0 { self.pick(names::GIRLS) } else { self.pick(names::BOYS) };
+                let first = if self.rng.random_range(0..2) == 0 {
+                    self.pick(names::GIRLS)
+                } else {
+                    self.pick(names::BOYS)
+                };
                 let kid = self.person(tx, first, surname, false).await?;
-                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[]).await?;
+                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[])
+                    .await?;
                 self.record(kid.1, lycee, Profile::Eleve);
                 tx.add_member(class, &kid.0).await?;
                 kids.push((kid, lycee));
             }
             for (parent, relationship, guardian) in &parents {
                 for (kid, school) in &kids {
-                    tx.link_family(&parent.0, &kid.0, *guardian, *relationship).await?;
-                    if tx.attach(&parent.0, &school.id, Profile::Parent, Some("National_TUT"), &[]).await.is_ok() {
+                    tx.link_family(&parent.0, &kid.0, *guardian, *relationship)
+                        .await?;
+                    if tx
+                        .attach(
+                            &parent.0,
+                            &school.id,
+                            Profile::Parent,
+                            Some("National_TUT"),
+                            &[],
+                        )
+                        .await
+                        .is_ok()
+                    {
                         self.record(parent.1, school, Profile::Parent);
                     }
                 }
@@ -398,19 +610,38 @@ impl Generator {
     }
 
     /// Lycée students whose families have no child at the collège.
-    async fn lycee_students(&mut self, tx: &mut Tx, lycee: &School, per_class: usize) -> DbResult<()> {
+    async fn lycee_students(
+        &mut self,
+        tx: &mut Tx,
+        lycee: &School,
+        per_class: usize,
+    ) -> DbResult<()> {
         for (i, class) in lycee.classes.clone().iter().enumerate() {
             for j in 0..per_class {
                 let surname = self.pick(names::SURNAMES);
-                let first = if (i + j) % 2 == 0 { self.pick(names::GIRLS) } else { self.pick(names::BOYS) };
+                let first = if (i + j) % 2 == 0 {
+                    self.pick(names::GIRLS)
+                } else {
+                    self.pick(names::BOYS)
+                };
                 let kid = self.person(tx, first, surname, false).await?;
-                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[]).await?;
+                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[])
+                    .await?;
                 self.record(kid.1, lycee, Profile::Eleve);
                 tx.add_member(class, &kid.0).await?;
                 let parent_first = self.pick(names::ADULT_WOMEN);
                 let parent = self.person(tx, parent_first, surname, false).await?;
-                tx.link_family(&parent.0, &kid.0, true, Relationship::Mother).await?;
-                self.attach(tx, &parent.0, lycee, Profile::Parent, Some("National_TUT"), &[]).await?;
+                tx.link_family(&parent.0, &kid.0, true, Relationship::Mother)
+                    .await?;
+                self.attach(
+                    tx,
+                    &parent.0,
+                    lycee,
+                    Profile::Parent,
+                    Some("National_TUT"),
+                    &[],
+                )
+                .await?;
                 self.record(parent.1, lycee, Profile::Parent);
             }
         }
@@ -418,7 +649,12 @@ impl Generator {
     }
 
     /// Every class gets one teacher per subject, teachers sharing the load.
-    async fn assign(&mut self, tx: &mut Tx, school: &School, teachers: &[(String, usize)]) -> DbResult<()> {
+    async fn assign(
+        &mut self,
+        tx: &mut Tx,
+        school: &School,
+        teachers: &[(String, usize)],
+    ) -> DbResult<()> {
         // The documentalist (last) teaches no class.
         let teaching = &teachers[..teachers.len().saturating_sub(1)];
         if teaching.is_empty() {

@@ -117,7 +117,10 @@ mod tests {
             ActivationCode::parse("ABCDEFGé"),
             Err(ActivationCodeError::Character('é'))
         );
-        assert_eq!(ActivationCode::parse("ABC"), Err(ActivationCodeError::Length));
+        assert_eq!(
+            ActivationCode::parse("ABC"),
+            Err(ActivationCodeError::Length)
+        );
         assert_eq!(
             ActivationCode::parse("ABCDEFGHJ"),
             Err(ActivationCodeError::Length)

@@ -109,7 +109,11 @@ mod tests {
         check("Jean", "Dupont", "jean.dupont");
         check("Anaïs", "Lœuillet", "anais.loeuillet");
         check("Ève", "N'Diaye", "eve.ndiaye");
-        check("Jean-Baptiste", "de La Fontaine", "jean-baptiste.de-la-fontaine");
+        check(
+            "Jean-Baptiste",
+            "de La Fontaine",
+            "jean-baptiste.de-la-fontaine",
+        );
         check("Zoé", "Müller-Größ", "zoe.muller-gross");
         check("  Léa ", " Çelik", "lea.celik");
         check("Nguyễn", "Thị  Minh", "nguyen.thi-minh");
@@ -122,7 +126,11 @@ mod tests {
             "de Saint-Exupéry-Montmorency-Laval",
         )
         .expect("valid");
-        assert!(base.as_str().len() <= LOGIN_MAX_LEN - 4, "{}", base.as_str());
+        assert!(
+            base.as_str().len() <= LOGIN_MAX_LEN - 4,
+            "{}",
+            base.as_str()
+        );
         assert!(!base.as_str().ends_with('-'));
         assert!(base.candidate(999).len() <= LOGIN_MAX_LEN);
     }

@@ -185,7 +185,10 @@ mod tests {
         let err = "student".parse::<Profile>().expect_err("not a profile");
         let msg = err.to_string();
         assert!(msg.contains("« student »"), "{msg}");
-        assert!(msg.contains("eleve, parent, enseignant, personnel, direction, invite"), "{msg}");
+        assert!(
+            msg.contains("eleve, parent, enseignant, personnel, direction, invite"),
+            "{msg}"
+        );
     }
 
     #[test]

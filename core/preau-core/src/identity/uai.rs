@@ -120,7 +120,10 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expected: Result<&str, UaiError>) {
-        assert_eq!(Uai::parse(input).as_ref().map(Uai::as_str), expected.as_deref());
+        assert_eq!(
+            Uai::parse(input).as_ref().map(Uai::as_str),
+            expected.as_deref()
+        );
     }
 
     #[test]

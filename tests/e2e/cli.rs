@@ -1,0 +1,50 @@
+//! The `preau` command line: configuration errors name the key, `migrate` works on a new
+//! database.
+
+use crate::support::{output, preau};
+
+#[test]
+fn invalid_settings_stop_the_start_and_name_the_key() {
+    let out = output(preau().arg("migrate").env("PREAU_SMTP_PORT", "vingt-cinq"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("smtp.port") && err.contains("PREAU_SMTP_PORT"),
+        "{err}"
+    );
+
+    let out = output(preau().arg("migrate").env("PREAU_LISTEN_ADRESS", "x"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PREAU_LISTEN_ADRESS"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("preau.toml");
+    std::fs::write(&file, "time_zone = \"Europe/Pari\"\n").expect("write");
+    let out = output(preau().arg("migrate").arg("--config").arg(&file));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("time_zone") && err.contains("Europe/Pari"),
+        "{err}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database_in_the_data_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("instance");
+    let out = output(preau().arg("migrate").arg("--data").arg(&data));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(data.join("preau.db").exists());
+    // Running it again is a no-op.
+    let out = output(preau().arg("migrate").arg("--data").arg(&data));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
