@@ -93,17 +93,59 @@ fn test() -> Result<()> {
     run(cargo().args(["build", "--package", "preau-core", "--bin", "preau"]))?;
 
     eprintln!("== suite on SQLite ==");
-    run(cargo()
-        .args(["test", "--workspace"])
-        .env_remove(TEST_DB_ENV))?;
+    let mut total = run_tests(
+        cargo()
+            .args(["test", "--workspace"])
+            .env_remove(TEST_DB_ENV),
+    )?;
     match env::var(TEST_DB_ENV) {
         Ok(url) if !url.trim().is_empty() => {
             eprintln!("== suite on PostgreSQL ({TEST_DB_ENV}) ==");
-            run(cargo().args(["test", "--workspace"]).env(TEST_DB_ENV, url))?;
+            let pg = run_tests(cargo().args(["test", "--workspace"]).env(TEST_DB_ENV, url))?;
+            total = (total.0 + pg.0, total.1 + pg.1);
         }
         _ => eprintln!("{TEST_DB_ENV} is not set: PostgreSQL run skipped"),
     }
-    browser_tests()
+    browser_tests()?;
+    println!("total: {} passed, {} failed", total.0, total.1);
+    Ok(())
+}
+
+/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines: (passed, failed).
+fn run_tests(cmd: &mut Command) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("$ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", describe(cmd)))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            let Some(rest) = line.strip_prefix("test result: ") else {
+                continue;
+            };
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => passed += n,
+                    "failed" => failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(cmd));
+    }
+    Ok((passed, failed))
 }
 
 /// Installs the WebAssembly target plugins are built for, when missing.
