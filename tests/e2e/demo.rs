@@ -68,6 +68,16 @@ async fn demo_lists_every_profile_and_role_and_serves() {
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "not_found");
 
+    // A wrong method and malformed query parameters get the JSON error shape too.
+    let post = client
+        .post(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("405");
+    assert_eq!(post.status(), 405);
+    let body: Value = post.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+
     let list: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&accounts).expect("accounts file"))
             .expect("json");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -22,7 +22,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -52,6 +54,35 @@ fn unavailable() -> ApiError {
         "unavailable",
         "La base de données ne répond pas.",
         "The database does not answer.",
+    )
+}
+
+/// The body-size limit answers 413 in plain text: give it the API's error shape.
+async fn json_too_large(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "La requête dépasse la taille maximale de {} Kio.",
+            MAX_BODY_BYTES / 1024
+        ),
+        format!(
+            "The request exceeds the maximum size of {} KiB.",
+            MAX_BODY_BYTES / 1024
+        ),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Cette méthode n'est pas acceptée ici.",
+        "This method is not allowed here.",
     )
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use preau_core::api::establishments::{UsersQuery, classes, users};
 use preau_core::api::me::me;
@@ -128,12 +129,16 @@ fn as_user(id: &str) -> CurrentUser {
     }
 }
 
-fn query(profile: Option<&str>, after: Option<&str>, limit: Option<&str>) -> Query<UsersQuery> {
-    Query(UsersQuery {
+fn query(
+    profile: Option<&str>,
+    after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Query<UsersQuery>, QueryRejection> {
+    Ok(Query(UsersQuery {
         profile: profile.map(str::to_string),
         after: after.map(str::to_string),
         limit: limit.map(str::to_string),
-    })
+    }))
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! groups, and its directory of adults (teachers, direction, personnel, local admins).
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
@@ -78,8 +79,14 @@ pub async fn users(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(uai): Path<String>,
-    Query(query): Query<UsersQuery>,
+    query: Result<Query<UsersQuery>, QueryRejection>,
 ) -> Result<Json<Page<StaffEntry>>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(
+            format!("Paramètres invalides (profile, after, limit) : {e}"),
+            format!("Invalid parameters (profile, after, limit): {e}"),
+        )
+    })?;
     let establishment = establishment(&state, &uai).await?;
     let access = Access::load(&state.db, &user.user_id).await?;
     if !access

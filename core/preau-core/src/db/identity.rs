@@ -1076,7 +1076,15 @@ impl Db {
             legal_guardian: bool,
             relationship: String,
         }
-        let (children, schools): (Vec<Row>, Vec<(String, String, String)>) = run!(self, pool => {
+        /// `(student_id, uai, establishment name)`.
+        type SchoolRow = (String, String, String);
+        #[derive(FromRow)]
+        struct ClassRow {
+            student_id: String,
+            #[sqlx(flatten)]
+            class: ClassGroupRefRow,
+        }
+        let (children, schools, classes): (Vec<Row>, Vec<SchoolRow>, Vec<ClassRow>) = run!(self, pool => {
             let children = sqlx::query_as(
                 "SELECT u.id, u.login, u.first_name, u.last_name, f.legal_guardian, f.relationship \
                  FROM family_links f JOIN users u ON u.id = f.student_id \
@@ -1092,18 +1100,34 @@ impl Db {
             )
             .bind(parent_id)
             .fetch_all(pool).await?;
-            (children, schools)
+            let classes = sqlx::query_as(
+                "SELECT m.user_id AS student_id, g.id, e.uai, g.kind, g.code, g.name, g.school_year_id \
+                 FROM family_links f JOIN class_group_members m ON m.user_id = f.student_id \
+                 JOIN class_groups g ON g.id = m.class_group_id \
+                 JOIN establishments e ON e.id = g.establishment_id \
+                 WHERE f.parent_id = $1 AND g.school_year_id = $2 ORDER BY e.uai, g.kind, g.code",
+            )
+            .bind(parent_id).bind(school_year_id)
+            .fetch_all(pool).await?;
+            (children, schools, classes)
         });
+        let classes = classes
+            .into_iter()
+            .map(|r| Ok((r.student_id, ClassGroupRef::try_from(r.class)?)))
+            .collect::<DbResult<Vec<_>>>()?;
         let mut out = Vec::with_capacity(children.len());
         for c in children {
-            let classes = self.class_groups_of(&c.id, school_year_id).await?;
             let attachments = schools
                 .iter()
                 .filter(|(student, _, _)| *student == c.id)
                 .map(|(_, uai, name)| {
                     let uai = Uai::parse(uai).map_err(invalid)?;
                     Ok(ChildAttachment {
-                        classes: classes.iter().filter(|g| g.uai == uai).cloned().collect(),
+                        classes: classes
+                            .iter()
+                            .filter(|(student, g)| *student == c.id && g.uai == uai)
+                            .map(|(_, g)| g.clone())
+                            .collect(),
                         uai,
                         establishment_name: name.clone(),
                     })

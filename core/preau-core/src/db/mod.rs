@@ -190,6 +190,15 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics (`ANALYZE`, on both engines): after a bulk load such as
+    /// the demo or a directory import, so that queries get the plans their indexes allow.
+    pub async fn analyze(&self) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Closes every connection (waits for those in use).
     pub async fn close(&self) {
         run!(self, pool => pool.close().await)

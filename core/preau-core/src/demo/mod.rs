@@ -187,6 +187,7 @@ pub async fn generate(
     g.record(partner.1, &college, Profile::Invite);
 
     tx.commit().await?;
+    db.analyze().await?;
     Ok(Demo {
         school_year: g.year,
         accounts: g.accounts,
