@@ -1,4 +1,4 @@
-//! Identity queries on the demo directory (1,870 accounts): a parent's children, a teacher's
+//! Identity queries on the demo directory (about 1,850 accounts): a parent's children, a teacher's
 //! assignments, a class's members. SQLite by default; PostgreSQL when `PREAU_TEST_DATABASE_URL`
 //! is set. Run: `cargo bench -p preau-core --bench identity`.
 

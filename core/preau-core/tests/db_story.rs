@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use preau_core::calendar::{DayStatus, Holiday};
 use preau_core::db::identity::{
-    Function, GroupKind, NewClassGroup, NewEstablishment, NewUser, PeriodKind, Relationship,
-    StaffFilter,
+    Establishment, Function, GroupKind, NewClassGroup, NewEstablishment, NewUser, PeriodKind,
+    Relationship, StaffFilter,
 };
 use preau_core::db::{Db, DbError, Tx};
 use preau_core::identity::{
@@ -43,6 +43,31 @@ fn person(first: &str, last: &str) -> NewUser {
 
 async fn tx(db: &Db) -> Tx {
     db.begin(NOW).await.expect("begin")
+}
+
+/// Collège Condorcet, the establishment most stories happen in.
+async fn college(w: &mut Tx) -> Establishment {
+    w.create_establishment(&establishment(
+        750_652,
+        "Collège Condorcet",
+        EstablishmentKind::College,
+    ))
+    .await
+    .expect("college")
+}
+
+/// A class of this school year.
+async fn class(w: &mut Tx, establishment_id: &str, code: &str, name: &str) -> String {
+    w.create_class_group(&NewClassGroup {
+        establishment_id: establishment_id.to_string(),
+        school_year_id: YEAR.into(),
+        kind: GroupKind::Class,
+        code: code.into(),
+        name: name.into(),
+        level: Some(name.split(' ').next().unwrap_or(name).into()),
+    })
+    .await
+    .expect("class")
 }
 
 #[tokio::test]
@@ -168,14 +193,7 @@ async fn directory_ids_are_unique_and_activation_codes_are_stored_hashed() {
 async fn one_person_can_hold_two_profiles_but_not_the_same_one_twice() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("create");
+    let college = college(&mut w).await;
     let teacher = w
         .create_user(&person("Claire", "Petit"))
         .await
@@ -214,14 +232,7 @@ async fn one_person_can_hold_two_profiles_but_not_the_same_one_twice() {
 async fn roles_need_the_right_scope() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("create");
+    let college = college(&mut w).await;
     let admin = w
         .create_user(&person("Sam", "Bernard"))
         .await
@@ -257,14 +268,7 @@ async fn roles_need_the_right_scope() {
 async fn a_parent_sees_children_in_two_establishments() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
+    let college = college(&mut w).await;
     let lycee = w
         .create_establishment(&establishment(
             750_700,
@@ -308,17 +312,7 @@ async fn a_parent_sees_children_in_two_establishments() {
             .await
             .expect("link");
     }
-    let class = w
-        .create_class_group(&NewClassGroup {
-            establishment_id: college.id.clone(),
-            school_year_id: YEAR.into(),
-            kind: GroupKind::Class,
-            code: "5B".into(),
-            name: "5e B".into(),
-            level: Some("5e".into()),
-        })
-        .await
-        .expect("class");
+    let class = class(&mut w, &college.id, "5B", "5e B").await;
     w.add_member(&class, &younger.id).await.expect("member");
     // A parent is not a student: refused.
     assert!(matches!(
@@ -353,14 +347,7 @@ async fn a_parent_sees_children_in_two_establishments() {
 async fn teaching_assignments_stay_within_the_establishment() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
+    let college = college(&mut w).await;
     let other = w
         .create_establishment(&establishment(
             750_700,
@@ -408,17 +395,7 @@ async fn teaching_assignments_stay_within_the_establishment() {
         .upsert_subject(&other.id, "061300", "Mathématiques")
         .await
         .expect("subject");
-    let class = w
-        .create_class_group(&NewClassGroup {
-            establishment_id: college.id.clone(),
-            school_year_id: YEAR.into(),
-            kind: GroupKind::Class,
-            code: "4A".into(),
-            name: "4e A".into(),
-            level: Some("4e".into()),
-        })
-        .await
-        .expect("class");
+    let class = class(&mut w, &college.id, "4A", "4e A").await;
     w.assign_teaching(&teacher.id, &class, &maths)
         .await
         .expect("assign");
@@ -458,25 +435,8 @@ async fn teaching_assignments_stay_within_the_establishment() {
 async fn class_members_are_in_french_alphabetical_order() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
-    let class = w
-        .create_class_group(&NewClassGroup {
-            establishment_id: college.id.clone(),
-            school_year_id: YEAR.into(),
-            kind: GroupKind::Class,
-            code: "6A".into(),
-            name: "6e A".into(),
-            level: Some("6e".into()),
-        })
-        .await
-        .expect("class");
+    let college = college(&mut w).await;
+    let class = class(&mut w, &college.id, "6A", "6e A").await;
     for (first, last) in [
         ("Zoé", "Zidane"),
         ("Élodie", "Éluard"),
@@ -510,14 +470,7 @@ async fn class_members_are_in_french_alphabetical_order() {
 async fn staff_directory_filters_and_pages() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
+    let college = college(&mut w).await;
     let cpe = Function {
         code: "EDU".into(),
         label: "Éducation".into(),
@@ -600,14 +553,7 @@ async fn staff_directory_filters_and_pages() {
 async fn calendar_comes_from_the_database_and_keeps_admin_corrections() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
+    let college = college(&mut w).await;
     w.commit().await.expect("commit");
 
     let cal = t.db.school_calendar(&college.uai).await.expect("calendar");
@@ -662,14 +608,7 @@ async fn calendar_comes_from_the_database_and_keeps_admin_corrections() {
 async fn periods_follow_each_other() {
     let t = TestDb::new().await;
     let mut w = tx(&t.db).await;
-    let college = w
-        .create_establishment(&establishment(
-            750_652,
-            "Collège Condorcet",
-            EstablishmentKind::College,
-        ))
-        .await
-        .expect("college");
+    let college = college(&mut w).await;
     let trimestres = [
         (d("2026-09-01"), d("2026-11-30")),
         (d("2026-12-01"), d("2027-03-05")),

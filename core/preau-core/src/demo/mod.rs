@@ -182,9 +182,8 @@ pub async fn generate(
         .await?;
     g.role(admin.1, Role::AdminCollectivite, None);
     let partner = g.person(&mut tx, "Hugo", "Delorme", false).await?;
-    g.attach(&mut tx, &partner.0, &college, Profile::Invite, None, &[])
+    g.attach(&mut tx, &partner, &college, Profile::Invite, None, &[])
         .await?;
-    g.record(partner.1, &college, Profile::Invite);
 
     tx.commit().await?;
     db.analyze().await?;
@@ -351,17 +350,48 @@ impl Generator {
         Ok((user.id, self.accounts.len() - 1))
     }
 
+    /// Attaches `who` (id, account index) and records it in the accounts file; attaching twice
+    /// with the same profile (a parent of two siblings) is not an error here.
     async fn attach(
         &mut self,
         tx: &mut Tx,
-        who: &str,
+        who: &(String, usize),
         school: &School,
         profile: Profile,
         code: Option<&str>,
         functions: &[Function],
     ) -> DbResult<()> {
-        tx.attach(who, &school.id, profile, code, functions).await?;
-        Ok(())
+        match tx
+            .attach(&who.0, &school.id, profile, code, functions)
+            .await
+        {
+            Ok(_) | Err(DbError::Conflict(_)) => {
+                self.record(who.1, school, profile);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a student with the family's surname in `class` of `school`.
+    async fn student(
+        &mut self,
+        tx: &mut Tx,
+        school: &School,
+        class: &str,
+        surname: &str,
+        pending: bool,
+    ) -> DbResult<(String, usize)> {
+        let first = if self.rng.random_range(0..2) == 0 {
+            self.pick(names::GIRLS)
+        } else {
+            self.pick(names::BOYS)
+        };
+        let kid = self.person(tx, first, surname, pending).await?;
+        self.attach(tx, &kid, school, Profile::Eleve, Some("National_ELV"), &[])
+            .await?;
+        tx.add_member(class, &kid.0).await?;
+        Ok(kid)
     }
 
     fn record(&mut self, index: usize, school: &School, profile: Profile) {
@@ -418,14 +448,13 @@ impl Generator {
             };
             self.attach(
                 tx,
-                &t.0,
+                &t,
                 school,
                 Profile::Enseignant,
                 Some(national),
                 &functions,
             )
             .await?;
-            self.record(t.1, school, Profile::Enseignant);
             out.push(t);
         }
         Ok(out)
@@ -463,14 +492,13 @@ impl Generator {
             let p = self.person(tx, first, last, false).await?;
             self.attach(
                 tx,
-                &p.0,
+                &p,
                 school,
                 *profile,
                 Some(code),
                 std::slice::from_ref(*function),
             )
             .await?;
-            self.record(p.1, school, *profile);
             if i == people.len() - 1 {
                 tx.grant_role(&p.0, Role::AdminLocal, Some(&school.id))
                     .await?;
@@ -551,59 +579,30 @@ impl Generator {
                 if placed >= seats {
                     break;
                 }
-                let class = &college.classes[(placed * 7 + family) % college.classes.len()];
-                let first = if self.rng.random_range(0..2) == 0 {
-                    self.pick(names::GIRLS)
-                } else {
-                    self.pick(names::BOYS)
-                };
+                let class = college.classes[(placed * 7 + family) % college.classes.len()].clone();
                 let pending = self.take_student_activation();
-                let kid = self.person(tx, first, surname, pending).await?;
-                self.attach(
-                    tx,
-                    &kid.0,
-                    college,
-                    Profile::Eleve,
-                    Some("National_ELV"),
-                    &[],
-                )
-                .await?;
-                self.record(kid.1, college, Profile::Eleve);
-                tx.add_member(class, &kid.0).await?;
+                let kid = self.student(tx, college, &class, surname, pending).await?;
                 kids.push((kid, college));
                 placed += 1;
             }
             if older_at_lycee {
-                let class = &lycee.classes[family % lycee.classes.len()];
-                let first = if self.rng.random_range(0..2) == 0 {
-                    self.pick(names::GIRLS)
-                } else {
-                    self.pick(names::BOYS)
-                };
-                let kid = self.person(tx, first, surname, false).await?;
-                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[])
-                    .await?;
-                self.record(kid.1, lycee, Profile::Eleve);
-                tx.add_member(class, &kid.0).await?;
+                let class = lycee.classes[family % lycee.classes.len()].clone();
+                let kid = self.student(tx, lycee, &class, surname, false).await?;
                 kids.push((kid, lycee));
             }
             for (parent, relationship, guardian) in &parents {
                 for (kid, school) in &kids {
                     tx.link_family(&parent.0, &kid.0, *guardian, *relationship)
                         .await?;
-                    if tx
-                        .attach(
-                            &parent.0,
-                            &school.id,
-                            Profile::Parent,
-                            Some("National_TUT"),
-                            &[],
-                        )
-                        .await
-                        .is_ok()
-                    {
-                        self.record(parent.1, school, Profile::Parent);
-                    }
+                    self.attach(
+                        tx,
+                        parent,
+                        school,
+                        Profile::Parent,
+                        Some("National_TUT"),
+                        &[],
+                    )
+                    .await?;
                 }
             }
         }
@@ -617,33 +616,23 @@ impl Generator {
         lycee: &School,
         per_class: usize,
     ) -> DbResult<()> {
-        for (i, class) in lycee.classes.clone().iter().enumerate() {
-            for j in 0..per_class {
+        for class in lycee.classes.clone() {
+            for _ in 0..per_class {
                 let surname = self.pick(names::SURNAMES);
-                let first = if (i + j) % 2 == 0 {
-                    self.pick(names::GIRLS)
-                } else {
-                    self.pick(names::BOYS)
-                };
-                let kid = self.person(tx, first, surname, false).await?;
-                self.attach(tx, &kid.0, lycee, Profile::Eleve, Some("National_ELV"), &[])
-                    .await?;
-                self.record(kid.1, lycee, Profile::Eleve);
-                tx.add_member(class, &kid.0).await?;
+                let kid = self.student(tx, lycee, &class, surname, false).await?;
                 let parent_first = self.pick(names::ADULT_WOMEN);
                 let parent = self.person(tx, parent_first, surname, false).await?;
                 tx.link_family(&parent.0, &kid.0, true, Relationship::Mother)
                     .await?;
                 self.attach(
                     tx,
-                    &parent.0,
+                    &parent,
                     lycee,
                     Profile::Parent,
                     Some("National_TUT"),
                     &[],
                 )
                 .await?;
-                self.record(parent.1, lycee, Profile::Parent);
             }
         }
         Ok(())
