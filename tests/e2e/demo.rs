@@ -126,6 +126,48 @@ async fn demo_lists_every_profile_and_role_and_serves() {
         })
         .count();
     assert!(in_both > 0, "the lycée shares families with the collège");
+
+    // A parent with children in both establishments signs in through the API and sees them.
+    let parent = list
+        .iter()
+        .find(|a| {
+            a["activation_code"].is_null()
+                && a["attachments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x["profile"] == "parent")
+                    .count()
+                    == 2
+        })
+        .expect("a parent in both establishments");
+    let login: Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"login": parent["login"], "password": "correct horse"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token");
+    let me: Value = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let schools: BTreeSet<&str> = me["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["attachments"].as_array().into_iter().flatten())
+        .filter_map(|a| a["uai"].as_str())
+        .collect();
+    assert_eq!(schools.len(), 2, "{me}");
     drop(server);
 
     // A second demo into the same database is refused, and says why.

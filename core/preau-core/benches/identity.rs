@@ -14,7 +14,7 @@ fn identity_queries(c: &mut Criterion) {
     let (t, parent, teacher, class) = rt.block_on(async {
         let t = TestDb::new().await;
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
-        let hash = preau_core::password::hash("bench").expect("hash");
+        let hash = preau_core::auth::password::hash("bench").expect("hash");
         let demo = demo::generate(&t.db, 0, today, &hash).await.expect("demo");
         let login_of = |pred: &dyn Fn(&demo::DemoAccount) -> bool| {
             demo.accounts

@@ -4,13 +4,14 @@
 
 pub mod access;
 pub mod api;
+pub mod auth;
 pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod identity;
-pub mod password;
+
 pub mod server;
 #[doc(hidden)]
 pub mod testing;

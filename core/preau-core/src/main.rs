@@ -160,7 +160,7 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
         );
     }
     let password = args.password.clone().unwrap_or_else(random_password);
-    let hash = preau_core::password::hash(&password).context("argon2")?;
+    let hash = preau_core::auth::password::hash(&password).context("argon2")?;
     let clock = config.clock();
     let demo = demo::generate(&db, clock.now_ms(), clock.today(), &hash).await?;
     let elapsed = started.elapsed();

@@ -10,6 +10,7 @@ use preau_core::api::me::me;
 use preau_core::api::{AppState, CurrentUser};
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
+use preau_core::db::auth::SessionKind;
 use preau_core::db::identity::{GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship};
 use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Role, Uai};
 use preau_core::testing::TestDb;
@@ -126,6 +127,9 @@ async fn world() -> World {
 fn as_user(id: &str) -> CurrentUser {
     CurrentUser {
         user_id: id.to_string(),
+        session: String::new(),
+        kind: SessionKind::Bearer,
+        establishment_id: None,
     }
 }
 

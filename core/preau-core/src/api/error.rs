@@ -44,6 +44,26 @@ impl ApiError {
         )
     }
 
+    /// 401: the session ended (idle or past its lifetime).
+    pub fn session_expired() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_expired",
+            "Votre session a expiré ; reconnectez-vous.",
+            "Your session has expired; please sign in again.",
+        )
+    }
+
+    /// 403: a cookie session's state change without its CSRF token.
+    pub fn csrf() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "Jeton anti-falsification absent ou invalide : rechargez la page et recommencez.",
+            "Missing or invalid anti-forgery token: reload the page and try again.",
+        )
+    }
+
     /// 403: authenticated, but not allowed.
     pub fn forbidden() -> ApiError {
         ApiError::new(

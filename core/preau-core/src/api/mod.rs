@@ -2,6 +2,7 @@
 //! model for the authenticated user. Each handler decides access itself, through
 //! [`crate::access`], before it reads anything.
 
+pub mod auth;
 mod error;
 pub mod establishments;
 pub mod me;
@@ -10,14 +11,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 
+use crate::auth::token::Token;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::auth::SessionKind;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -27,26 +32,120 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-/// The authenticated person making the request.
+/// The authenticated person making the request, and the session they use.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub user_id: String,
+    /// The digest of the session's token.
+    pub session: String,
+    pub kind: SessionKind,
+    /// The establishment the session is in (the switcher changes it).
+    pub establishment_id: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "preau_session";
+/// The header that carries the CSRF token of a cookie session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// A session is marked as used at most this often (one write per minute, not per request).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    /// Sessions and bearer tokens arrive with the accounts issue (#3); until then no request is
-    /// authenticated, and tests call the handlers with a [`CurrentUser`] directly.
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Err(ApiError::unauthenticated())
+    /// Finds the session from `Authorization: Bearer …` or the session cookie, checks that it is
+    /// alive and that its account is active, and, for a cookie session, that a state-changing
+    /// request carries the session's CSRF token in `X-CSRF-Token`.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (token, kind) = if let Some(bearer) = bearer_token(&parts.headers) {
+            (bearer, SessionKind::Bearer)
+        } else if let Some(cookie) = cookie_token(&parts.headers) {
+            (cookie, SessionKind::Cookie)
+        } else {
+            return Err(ApiError::unauthenticated());
+        };
+        let token = Token::parse(&token).ok_or_else(ApiError::unauthenticated)?;
+        let digest = token.digest();
+        let session = state
+            .db
+            .session(&digest)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let expected_kind = match kind {
+            SessionKind::Bearer => "bearer",
+            SessionKind::Cookie => "cookie",
+        };
+        let now = state.clock.now_ms();
+        let idle_ms =
+            i64::try_from(state.config.sessions.idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
+        if session.kind != expected_kind || session.user_state != "active" {
+            return Err(ApiError::unauthenticated());
+        }
+        if session.expires_at <= now || now - session.last_seen_at > idle_ms {
+            state
+                .db
+                .delete_session(&session.user_id, &digest)
+                .await
+                .ok();
+            return Err(ApiError::session_expired());
+        }
+        if kind == SessionKind::Cookie && !parts.method.is_safe() {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+                return Err(ApiError::csrf());
+            }
+        }
+        if now - session.last_seen_at > TOUCH_EVERY_MS {
+            state.db.touch_session(&digest, now).await?;
+        }
+        Ok(CurrentUser {
+            user_id: session.user_id,
+            session: digest,
+            kind,
+            establishment_id: session.establishment_id,
+        })
     }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
         .route("/me", get(me::me))
+        .route("/me/sessions", get(auth::sessions))
+        .route("/me/sessions/others", delete(auth::logout_others))
         .route(
             "/establishments/{uai}/classes",
             get(establishments::classes),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::tx::run_tx;
-use super::{Db, DbError, DbResult, Tx, new_id, run};
+use super::{BeginWrite, Db, DbError, DbResult, Tx, new_id, run};
 use crate::calendar::parse_weekdays;
 use crate::identity::{
     ActivationCode, EstablishmentKind, EstablishmentState, LoginBase, Profile, Role, Uai, fold_name,
@@ -852,6 +852,34 @@ impl Db {
             .bind(id)
             .fetch_optional(pool).await?
         }))
+    }
+
+    /// Marks an account `active`, `departed` (missing from a full import: purged after the
+    /// retention delay) or `disabled`; a departed or disabled account's sessions end.
+    pub async fn set_user_state(&self, user_id: &str, state: &str, now_ms: i64) -> DbResult<()> {
+        if !matches!(state, "active" | "departed" | "disabled") {
+            return Err(DbError::Invalid(format!(
+                "état de compte inconnu / unknown account state `{state}`"
+            )));
+        }
+        let n = run!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE users SET state = $2, updated_at = $3, \
+                 departed_at = CASE WHEN $2 = 'departed' THEN $3 ELSE NULL END WHERE id = $1",
+            )
+            .bind(user_id).bind(state).bind(now_ms)
+            .execute(&mut *tx).await?.rows_affected();
+            if state != "active" {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n
+        });
+        if n == 0 {
+            return Err(DbError::NotFound(format!("compte / account {user_id}")));
+        }
+        Ok(())
     }
 
     /// The account with this login.

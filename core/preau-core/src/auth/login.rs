@@ -1,0 +1,131 @@
+//! The login path shared by the API and the portal: throttling, password check (off the async
+//! executor), session creation and connection traces. Every failure looks the same from outside,
+//! whether the account exists or not.
+
+use crate::auth::client::ClientInfo;
+use crate::auth::password;
+use crate::auth::throttle::{self, account_key, address_key};
+use crate::auth::token::Token;
+use crate::clock::Clock;
+use crate::config::SessionsConfig;
+use crate::db::auth::{NewSession, SessionKind, Trace, TraceEvent};
+use crate::db::{Db, DbError};
+
+/// A successful login.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user_id: String,
+    pub login: String,
+    /// The session's secret, for the cookie or the bearer header: shown once, never stored.
+    pub token: Token,
+    pub csrf_token: String,
+    pub expires_at: i64,
+    /// The account must choose a new password before anything else (reset by a staff member).
+    pub must_change_password: bool,
+}
+
+/// Why a login did not succeed. Deliberately coarse: no account enumeration.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("identifiant ou mot de passe incorrect / wrong login or password")]
+    Failed,
+    #[error(
+        "trop de tentatives : réessayez dans quelques minutes / too many attempts: try again in a few minutes"
+    )]
+    Throttled,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Checks `login` and `password` and opens a session of `kind`.
+pub async fn login(
+    db: &Db,
+    clock: &Clock,
+    sessions: &SessionsConfig,
+    login: &str,
+    password_typed: &str,
+    client: &ClientInfo,
+    kind: SessionKind,
+) -> Result<LoggedIn, LoginError> {
+    let now = clock.now_ms();
+    let account = account_key(login);
+    let address = address_key(&client.ip);
+    let typed_login = login.trim().to_lowercase();
+    let failure = || Trace {
+        at: now,
+        user_id: None,
+        login: &typed_login,
+        event: TraceEvent::Login,
+        success: false,
+        ip: &client.ip,
+        user_agent: &client.user_agent,
+        establishment_id: None,
+        profiles: "",
+    };
+    if db.is_throttled(&account, now).await? || db.is_throttled(&address, now).await? {
+        db.record_trace(&failure()).await?;
+        return Err(LoginError::Throttled);
+    }
+    let credentials = db.credentials(login).await?;
+    let candidate = credentials
+        .as_ref()
+        .filter(|c| c.state == "active")
+        .and_then(|c| c.password_hash.clone().map(|h| (c.user_id.clone(), h)));
+    let typed = password_typed.to_string();
+    let verified = tokio::task::spawn_blocking(move || match &candidate {
+        Some((_, stored)) => password::verify(stored, &typed),
+        None => {
+            password::verify_nothing(&typed);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(credentials) = credentials.filter(|_| verified) else {
+        db.record_failure(&account, throttle::ACCOUNT_MAX_FAILURES, now)
+            .await?;
+        db.record_failure(&address, throttle::ADDRESS_MAX_FAILURES, now)
+            .await?;
+        db.record_trace(&failure()).await?;
+        return Err(LoginError::Failed);
+    };
+    db.clear_failures(&account).await?;
+
+    let attachments = db.attachments_of(&credentials.user_id).await?;
+    let establishment_id = attachments.first().map(|a| a.establishment_id.clone());
+    let mut profiles: Vec<&str> = attachments.iter().map(|a| a.profile.as_str()).collect();
+    profiles.dedup();
+    let token = Token::generate();
+    let csrf_token = Token::generate().expose().to_string();
+    let expires_at =
+        now + i64::try_from(sessions.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
+    db.create_session(&NewSession {
+        id_hash: &token.digest(),
+        user_id: &credentials.user_id,
+        kind,
+        csrf_token: &csrf_token,
+        establishment_id: establishment_id.as_deref(),
+        now_ms: now,
+        expires_at,
+        ip: &client.ip,
+        user_agent: &client.user_agent,
+    })
+    .await?;
+    db.record_trace(&Trace {
+        user_id: Some(&credentials.user_id),
+        login: &credentials.login,
+        establishment_id: establishment_id.as_deref(),
+        profiles: &profiles.join(","),
+        success: true,
+        ..failure()
+    })
+    .await?;
+    Ok(LoggedIn {
+        user_id: credentials.user_id,
+        login: credentials.login,
+        token,
+        csrf_token,
+        expires_at,
+        must_change_password: credentials.must_change_password,
+    })
+}

@@ -1,0 +1,22 @@
+//! Throttling of failed logins, per account and per address. The counters live in the database
+//! (`crate::db::auth`), so every node of a cluster sees the same ones.
+
+/// Failures of one account within [`WINDOW_MS`] before it is locked.
+pub const ACCOUNT_MAX_FAILURES: i64 = 5;
+/// Failures from one address within [`WINDOW_MS`] before it is locked (a school's NAT hides
+/// hundreds of people behind one address: the bound is higher).
+pub const ADDRESS_MAX_FAILURES: i64 = 50;
+/// The counting window.
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// How long a lock lasts.
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+
+/// The counter key of an account.
+pub fn account_key(login: &str) -> String {
+    format!("account:{}", login.trim().to_lowercase())
+}
+
+/// The counter key of an address.
+pub fn address_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
