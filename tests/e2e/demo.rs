@@ -60,13 +60,26 @@ async fn demo_lists_every_profile_and_role_and_serves() {
     );
 
     let missing = client
-        .get(format!("{}/nowhere", server.base))
+        .get(format!("{}/api/v1/nowhere", server.base))
         .send()
         .await
         .expect("404");
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.expect("json");
     assert_eq!(body["error"]["code"], "not_found");
+    // Outside the API, an unknown page is an HTML page in the visitor's language.
+    let page = client
+        .get(format!("{}/nowhere", server.base))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(page.status(), 404);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("Page not found"),
+        "{html}"
+    );
 
     // A wrong method and malformed query parameters get the JSON error shape too.
     let post = client

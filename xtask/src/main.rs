@@ -106,7 +106,8 @@ fn test() -> Result<()> {
         }
         _ => eprintln!("{TEST_DB_ENV} is not set: PostgreSQL run skipped"),
     }
-    browser_tests()?;
+    let browser = browser_tests()?;
+    total = (total.0 + browser.0, total.1 + browser.1);
     println!("total: {} passed, {} failed", total.0, total.1);
     Ok(())
 }
@@ -124,6 +125,12 @@ fn run_tests(cmd: &mut Command) -> Result<(u64, u64)> {
         for line in BufReader::new(out).lines() {
             let line = line?;
             println!("{line}");
+            // Node's test runner (TAP): `# pass 3`, `# fail 0`.
+            if let Some(n) = line.strip_prefix("# pass ") {
+                passed += n.trim().parse::<u64>().unwrap_or(0);
+            } else if let Some(n) = line.strip_prefix("# fail ") {
+                failed += n.trim().parse::<u64>().unwrap_or(0);
+            }
             let Some(rest) = line.strip_prefix("test result: ") else {
                 continue;
             };
@@ -192,11 +199,11 @@ fn build_plugins() -> Result<()> {
 
 /// Runs the browser tests in `tests/browser` (Node's test runner driving Debian's Chromium
 /// through playwright-core), once there are any.
-fn browser_tests() -> Result<()> {
+fn browser_tests() -> Result<(u64, u64)> {
     let dir = Path::new("tests/browser");
     if !dir.join("package.json").exists() {
         eprintln!("no browser tests yet (tests/browser/package.json)");
-        return Ok(());
+        return Ok((0, 0));
     }
     ensure_debian_packages(&[
         ("chromium", "chromium"),
@@ -204,8 +211,15 @@ fn browser_tests() -> Result<()> {
         ("npm", "npm"),
         ("pdftotext", "poppler-utils"),
     ])?;
-    run(Command::new("npm").arg("ci").current_dir(dir))?;
-    run(Command::new("npm").arg("test").current_dir(dir))
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir))?;
+    eprintln!("== browser tests (Chromium) ==");
+    run_tests(
+        Command::new("npm")
+            .args(["test", "--silent"])
+            .current_dir(dir),
+    )
 }
 
 /// Makes sure each `(command, package)` is there, installing the missing packages with apt-get

@@ -59,6 +59,26 @@ pub struct Config {
     pub sessions: SessionsConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    #[serde(default)]
+    pub legal: LegalConfig,
+}
+
+/// What the legal pages say about the publisher (empty: a generic wording naming the collectivité).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalConfig {
+    /// Postal address of the publisher.
+    #[serde(default)]
+    pub address: String,
+    /// Director of publication.
+    #[serde(default)]
+    pub director: String,
+    /// Who hosts the service, and where.
+    #[serde(default)]
+    pub host: String,
+    /// How to reach the data protection officer (address, e-mail or form URL).
+    #[serde(default)]
+    pub dpo_contact: String,
 }
 
 /// The database connection.
@@ -348,6 +368,10 @@ const KEYS: &[(&str, EnvKind)] = &[
     ("sessions.absolute_lifetime", EnvKind::Text),
     ("retention.connection_traces", EnvKind::Text),
     ("retention.departed_users", EnvKind::Text),
+    ("legal.address", EnvKind::Text),
+    ("legal.director", EnvKind::Text),
+    ("legal.host", EnvKind::Text),
+    ("legal.dpo_contact", EnvKind::Text),
 ];
 
 /// Environment variables with the `PREAU_` prefix that are not settings.

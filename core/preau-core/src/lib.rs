@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod identity;
 
+pub mod portal;
 pub mod server;
 #[doc(hidden)]
 pub mod testing;

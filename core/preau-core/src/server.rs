@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiError, AppState};
+use crate::portal;
+use crate::portal::error::PageError;
+use crate::portal::i18n::Lang;
 
 /// Largest request body the core accepts (plugin uploads get their own limit later).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -21,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
+        .merge(portal::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -77,17 +81,32 @@ async fn json_too_large(response: Response) -> Response {
     .into_response()
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed(uri: Uri, headers: HeaderMap) -> Response {
+    if !is_api(&uri) {
+        let mut r = PageError::not_found(Lang::of_request(&headers)).into_response();
+        *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        return r;
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "Cette méthode n'est pas acceptée ici.",
         "This method is not allowed here.",
     )
+    .into_response()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("Cette page n'existe pas.", "This page does not exist.")
+/// Whether a path belongs to the JSON API (errors in JSON) rather than the portal (HTML pages).
+fn is_api(uri: &Uri) -> bool {
+    uri.path().starts_with("/api/") || uri.path() == "/healthz"
+}
+
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    if is_api(&uri) {
+        ApiError::not_found("Cette page n'existe pas.", "This page does not exist.").into_response()
+    } else {
+        PageError::not_found(Lang::of_request(&headers)).into_response()
+    }
 }
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.

@@ -51,6 +51,30 @@ pub struct SessionRow {
     pub user_agent: String,
     /// The account's state (`active`, `departed`, `disabled`): only active accounts are served.
     pub user_state: String,
+    /// The account must choose a new password before anything else.
+    pub must_change_password: bool,
+    /// The charter version the account accepted, and the current one.
+    pub charter_version: Option<i64>,
+    pub charter_current: Option<i64>,
+}
+
+impl SessionRow {
+    /// Whether the account still has to accept the current charter.
+    pub fn charter_outdated(&self) -> bool {
+        match (self.charter_version, self.charter_current) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(accepted), Some(current)) => accepted < current,
+        }
+    }
+}
+
+/// A version of the charter.
+#[derive(Debug, Clone, FromRow)]
+pub struct Charter {
+    pub version: i64,
+    pub body_fr: String,
+    pub body_en: String,
 }
 
 /// What a new session records.
@@ -126,7 +150,8 @@ pub struct ThrottleState {
 }
 
 const SELECT_SESSION: &str = "SELECT s.id_hash, s.user_id, s.kind, s.csrf_token, s.establishment_id, s.created_at, \
-     s.last_seen_at, s.expires_at, s.ip, s.user_agent, u.state AS user_state \
+     s.last_seen_at, s.expires_at, s.ip, s.user_agent, u.state AS user_state, \
+     u.must_change_password, u.charter_version, (SELECT MAX(version) FROM charters) AS charter_current \
      FROM sessions s JOIN users u ON u.id = s.user_id";
 
 impl Db {
@@ -253,6 +278,114 @@ impl Db {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
                 .bind(now_ms).bind(now_ms - idle_ms).execute(pool).await?.rows_affected()
         }))
+    }
+
+    /// Moves a session to another establishment (the switcher).
+    pub async fn set_session_establishment(
+        &self,
+        id_hash: &str,
+        establishment_id: &str,
+    ) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query("UPDATE sessions SET establishment_id = $2 WHERE id_hash = $1")
+                .bind(id_hash).bind(establishment_id).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// First connection: sets the password, records the accepted charter, forgets the activation
+    /// code. `Conflict` if the account was activated meanwhile.
+    pub async fn activate(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        charter_version: Option<i64>,
+        now_ms: i64,
+    ) -> DbResult<()> {
+        let n = run!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, charter_version = $3, activation_digest = NULL, \
+                 activated_at = $4, must_change_password = FALSE, updated_at = $4 \
+                 WHERE id = $1 AND password_hash IS NULL AND activation_digest IS NOT NULL",
+            )
+            .bind(user_id).bind(password_hash).bind(charter_version).bind(now_ms)
+            .execute(pool).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(DbError::Conflict(
+                "compte déjà activé / account already activated".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets a new password chosen by the account's owner (clears a forced change).
+    pub async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $2, must_change_password = FALSE, updated_at = $3 WHERE id = $1")
+                .bind(user_id).bind(password_hash).bind(now_ms).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The password hash of an account, to check the current password before a change.
+    pub async fn password_hash(&self, user_id: &str) -> DbResult<Option<String>> {
+        let hash: Option<Option<String>> = run!(self, pool => {
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(pool).await?
+        });
+        Ok(hash.flatten())
+    }
+
+    /// Records that an account accepted a charter version.
+    pub async fn accept_charter(&self, user_id: &str, version: i64) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query("UPDATE users SET charter_version = $2 WHERE id = $1").bind(user_id).bind(version).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The current charter (the highest version).
+    pub async fn current_charter(&self) -> DbResult<Option<Charter>> {
+        Ok(run!(self, pool => {
+            sqlx::query_as("SELECT version, body_fr, body_en FROM charters ORDER BY version DESC LIMIT 1")
+                .fetch_optional(pool).await?
+        }))
+    }
+
+    /// Publishes a new charter version; everyone must accept it again at their next visit.
+    pub async fn publish_charter(
+        &self,
+        body_fr: &str,
+        body_en: &str,
+        now_ms: i64,
+    ) -> DbResult<i64> {
+        Ok(run!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO charters (version, published_at, body_fr, body_en) \
+                 SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM charters RETURNING version",
+            )
+            .bind(now_ms).bind(body_fr).bind(body_en)
+            .fetch_one(pool).await?
+        }))
+    }
+
+    /// Installs the shipped charter as version 1 on a new instance.
+    pub(super) async fn seed_charter(&self) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query(
+                "INSERT INTO charters (version, published_at, body_fr, body_en) VALUES (1, 0, $1, $2) \
+                 ON CONFLICT (version) DO NOTHING",
+            )
+            .bind(include_str!("../../data/legal/charte.fr.txt"))
+            .bind(include_str!("../../data/legal/charte.en.txt"))
+            .execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// Records a connection trace.

@@ -82,6 +82,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// The activation code printed on the letter, for an account not yet activated.
     pub activation_code: Option<ActivationCode>,
+    /// The charter version already accepted (an account created activated, as in the demo).
+    pub charter_version: Option<i64>,
 }
 
 /// A short reference to a person, for lists.
@@ -479,13 +481,13 @@ impl Tx {
         run_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO users (id, login, first_name, last_name, sort_key, email, external_id, \
-                 password_hash, activation_digest, activated_at, state, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)",
+                 password_hash, activation_digest, activated_at, state, created_at, updated_at, charter_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11, $12)",
             )
             .bind(&id).bind(&login).bind(&first_name).bind(&last_name)
             .bind(sort_key(&first_name, &last_name))
             .bind(&new.email).bind(&new.external_id).bind(&new.password_hash)
-            .bind(&activation_digest).bind(activated_at).bind(now)
+            .bind(&activation_digest).bind(activated_at).bind(now).bind(new.charter_version)
             .execute(&mut *conn).await?;
         });
         Ok(User {

@@ -167,7 +167,8 @@ impl Db {
             Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
-        self.seed_shipped_calendar().await
+        self.seed_shipped_calendar().await?;
+        self.seed_charter().await
     }
 
     /// The pool, for [`run!`].

@@ -336,6 +336,7 @@ impl Generator {
                 first_name: first.into(),
                 last_name: last.into(),
                 password_hash: (!pending).then(|| self.password_hash.clone()),
+                charter_version: (!pending).then_some(1),
                 activation_code: code.clone(),
                 ..NewUser::default()
             })

@@ -1,0 +1,329 @@
+//! "Mon compte": `GET /mon-compte` (profile, password, sessions, preferences),
+//! `POST /mon-compte/mot-de-passe`, `POST /mon-compte/sessions` (close the others), and the two
+//! switches every page offers: `POST /langue` and `POST /etablissement`.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::TimeZone;
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::frame::{Frame, cookie, render};
+use super::i18n::{LANG_COOKIE, Lang};
+use super::login::Empty;
+use super::session::{CsrfForm, SignedIn, SignedInAny, Visitor, safe_return};
+use crate::access::{Access, EstablishmentAccess};
+use crate::api::AppState;
+use crate::auth::password;
+use crate::db::auth::{Trace, TraceEvent};
+use crate::identity::Uai;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    frame: Frame,
+    errors: Vec<String>,
+    must_change: bool,
+    name: String,
+    login: String,
+    email: String,
+    attachments: Vec<String>,
+    sessions: Vec<SessionLine>,
+}
+
+struct SessionLine {
+    current: bool,
+    when: String,
+    from: String,
+}
+
+async fn account_page(
+    state: &AppState,
+    user: &SignedInAny,
+    errors: Vec<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let tr = user.visitor.tr;
+    let db_err = |e| PageError::from_db(e, tr.lang);
+    let id = &user.session.user_id;
+    let account = state
+        .db
+        .user(id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| PageError::forbidden(tr.lang))?;
+    let attachments = state
+        .db
+        .attachments_of(id)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|a| {
+            format!(
+                "{} ({}) — {}",
+                a.establishment_name,
+                a.uai,
+                tr.t(&format!("profile-{}", a.profile.as_str()))
+            )
+        })
+        .collect();
+    let tz = state.clock.tz();
+    let format = |ms: i64| {
+        tz.timestamp_millis_opt(ms)
+            .single()
+            .map(|t| match tr.lang {
+                Lang::Fr => t.format("%d/%m/%Y %H:%M").to_string(),
+                Lang::En => t.format("%Y-%m-%d %H:%M").to_string(),
+            })
+            .unwrap_or_default()
+    };
+    let sessions = state
+        .db
+        .sessions_of(id)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|s| SessionLine {
+            current: s.id_hash == user.session.id_hash,
+            when: tr.t_with(
+                "account-session-since",
+                &[
+                    ("date", &format(s.created_at)),
+                    ("seen", &format(s.last_seen_at)),
+                ],
+            ),
+            from: tr.t_with(
+                "account-session-from",
+                &[("ip", &s.ip), ("agent", &s.user_agent)],
+            ),
+        })
+        .collect();
+    let mut frame = Frame::signed_in(
+        state,
+        &user.visitor,
+        &user.session,
+        &tr.t("account-title"),
+        "account",
+    )
+    .await?;
+    frame.notice = notice;
+    let page = AccountPage {
+        frame,
+        errors,
+        must_change: user.session.must_change_password,
+        name: account.display_name(),
+        login: account.login,
+        email: account.email.unwrap_or_else(|| tr.t("account-no-email")),
+        attachments,
+        sessions,
+    };
+    Ok(render(&page, status, vec![], tr)?.into_response())
+}
+
+/// `GET /mon-compte`.
+pub async fn page(State(state): State<AppState>, user: SignedInAny) -> Result<Response, PageError> {
+    account_page(&state, &user, vec![], None, StatusCode::OK).await
+}
+
+/// Body of `POST /mon-compte/mot-de-passe`.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub current: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub confirm: String,
+}
+
+/// `POST /mon-compte/mot-de-passe`: checks the current password (not asked after a reset by a
+/// staff member), the policy and the confirmation; then ends every other session.
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: SignedInAny,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, PageError> {
+    let tr = user.visitor.tr;
+    let db_err = |e| PageError::from_db(e, tr.lang);
+    let id = user.session.user_id.clone();
+    let account = state
+        .db
+        .user(&id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| PageError::forbidden(tr.lang))?;
+    let mut errors = Vec::new();
+    if !user.session.must_change_password {
+        let stored = state
+            .db
+            .password_hash(&id)
+            .await
+            .map_err(db_err)?
+            .unwrap_or_default();
+        let typed = form.current.clone();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&stored, &typed))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            errors.push(tr.t("account-password-wrong"));
+        }
+    }
+    if let Err(e) = password::check_policy(&form.password, &account.login) {
+        errors.push(e.to_string());
+    }
+    if form.password != form.confirm {
+        errors.push(tr.t("password-mismatch"));
+    }
+    if !errors.is_empty() {
+        return account_page(
+            &state,
+            &user,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let typed = form.password.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+        .await
+        .map_err(|_| PageError::internal(tr.lang))?
+        .map_err(|_| PageError::internal(tr.lang))?;
+    let now = state.clock.now_ms();
+    state
+        .db
+        .set_password(&id, &hash, now)
+        .await
+        .map_err(db_err)?;
+    state
+        .db
+        .delete_other_sessions(&id, Some(&user.session.id_hash))
+        .await
+        .map_err(db_err)?;
+    state
+        .db
+        .record_trace(&Trace {
+            at: now,
+            user_id: Some(&id),
+            login: &account.login,
+            event: TraceEvent::PasswordChange,
+            success: true,
+            ip: &user.visitor.client.ip,
+            user_agent: &user.visitor.client.user_agent,
+            establishment_id: user.session.establishment_id.as_deref(),
+            profiles: "",
+        })
+        .await
+        .map_err(db_err)?;
+    let mut user = user;
+    user.session.must_change_password = false;
+    account_page(
+        &state,
+        &user,
+        vec![],
+        Some(tr.t("account-password-changed")),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /mon-compte/sessions`: ends every session but this one.
+pub async fn close_others(
+    State(state): State<AppState>,
+    user: SignedIn,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    let tr = user.visitor.tr;
+    state
+        .db
+        .delete_other_sessions(&user.session.user_id, Some(&user.session.id_hash))
+        .await
+        .map_err(|e| PageError::from_db(e, tr.lang))?;
+    let user = SignedInAny {
+        visitor: user.visitor,
+        session: user.session,
+    };
+    account_page(
+        &state,
+        &user,
+        vec![],
+        Some(tr.t("account-others-closed")),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Body of `POST /langue`.
+#[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    pub langue: String,
+    #[serde(default)]
+    pub retour: String,
+}
+
+/// `POST /langue`: remembers the language for a year, then goes back.
+pub async fn language(
+    visitor: Visitor,
+    CsrfForm(form): CsrfForm<LanguageForm>,
+) -> Result<Response, PageError> {
+    let lang = Lang::parse(&form.langue).ok_or_else(|| {
+        PageError::bad_request(visitor.tr.lang, "langue inconnue / unknown language")
+    })?;
+    let set = cookie(
+        LANG_COOKIE,
+        lang.as_str(),
+        Some(365 * 86_400),
+        "Lax",
+        visitor.client.https,
+    );
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, safe_return(&form.retour)),
+            (header::SET_COOKIE, set),
+        ],
+    )
+        .into_response())
+}
+
+/// Body of `POST /etablissement`.
+#[derive(Debug, Deserialize)]
+pub struct EstablishmentForm {
+    #[serde(default)]
+    pub uai: String,
+    #[serde(default)]
+    pub retour: String,
+}
+
+/// `POST /etablissement`: moves the session to another of the person's establishments.
+pub async fn switch_establishment(
+    State(state): State<AppState>,
+    user: SignedIn,
+    CsrfForm(form): CsrfForm<EstablishmentForm>,
+) -> Result<Response, PageError> {
+    let lang = user.visitor.tr.lang;
+    let db_err = |e| PageError::from_db(e, lang);
+    let uai = Uai::parse(&form.uai).map_err(|_| PageError::not_found(lang))?;
+    let establishment = state
+        .db
+        .establishment(&uai)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let access = Access::load(&state.db, &user.session.user_id)
+        .await
+        .map_err(db_err)?;
+    if access.in_establishment(&establishment.id) == EstablishmentAccess::None {
+        return Err(PageError::forbidden(lang));
+    }
+    state
+        .db
+        .set_session_establishment(&user.session.id_hash, &establishment.id)
+        .await
+        .map_err(db_err)?;
+    Err(PageError::redirect(safe_return(&form.retour), lang))
+}

@@ -1,0 +1,136 @@
+//! `GET /`: the dashboard — the person's establishments and roles, their classes (students),
+//! their teaching (teachers), each child with school and class (parents), and the services area
+//! where plugin widgets will appear.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::error::PageError;
+use super::frame::{Frame, render};
+use super::session::SignedIn;
+use crate::api::AppState;
+use crate::calendar::school_year_id;
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    frame: Frame,
+    hello: String,
+    establishments: Vec<String>,
+    roles: Vec<String>,
+    classes: Vec<String>,
+    teaching: Vec<String>,
+    children: Vec<ChildCard>,
+}
+
+struct ChildCard {
+    name: String,
+    lines: Vec<String>,
+}
+
+/// `GET /`.
+pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
+    let tr = user.visitor.tr;
+    let db_err = |e| PageError::from_db(e, tr.lang);
+    let id = &user.session.user_id;
+    let year = school_year_id(state.clock.today());
+    let account = state
+        .db
+        .user(id)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| PageError::forbidden(tr.lang))?;
+    let attachments = state.db.attachments_of(id).await.map_err(db_err)?;
+    let mut establishments: Vec<String> = Vec::new();
+    for a in &attachments {
+        let profile = tr.t(&format!("profile-{}", a.profile.as_str()));
+        match establishments
+            .iter_mut()
+            .find(|e| e.starts_with(&a.establishment_name))
+        {
+            Some(line) => line.push_str(&format!(", {profile}")),
+            None => establishments.push(format!("{} — {profile}", a.establishment_name)),
+        }
+    }
+    let roles = state
+        .db
+        .roles_of(id)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|r| {
+            let label = tr.t(&format!("role-{}", r.role.as_str()));
+            match r.uai {
+                Some(uai) => format!("{label} ({uai})"),
+                None => label,
+            }
+        })
+        .collect();
+    let classes = state
+        .db
+        .class_groups_of(id, &year)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let teaching = state
+        .db
+        .teaching_assignments_of(id, &year)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|t| format!("{} — {}", t.class_group.name, t.subject.label))
+        .collect();
+    let children = state
+        .db
+        .children_of(id, &year)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|c| ChildCard {
+            name: format!("{} {}", c.user.first_name, c.user.last_name),
+            lines: c
+                .attachments
+                .iter()
+                .map(|a| {
+                    let classes: Vec<&str> = a.classes.iter().map(|g| g.name.as_str()).collect();
+                    if classes.is_empty() {
+                        tr.t_with(
+                            "dashboard-child-no-class",
+                            &[("establishment", &a.establishment_name)],
+                        )
+                    } else {
+                        tr.t_with(
+                            "dashboard-child-in",
+                            &[
+                                ("class", &classes.join(", ")),
+                                ("establishment", &a.establishment_name),
+                            ],
+                        )
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let frame = Frame::signed_in(
+        &state,
+        &user.visitor,
+        &user.session,
+        &tr.t("dashboard-title"),
+        "home",
+    )
+    .await?;
+    let page = DashboardPage {
+        frame,
+        hello: tr.t_with("dashboard-hello", &[("name", &account.first_name)]),
+        establishments,
+        roles,
+        classes,
+        teaching,
+        children,
+    };
+    Ok(render(&page, StatusCode::OK, vec![], tr)?.into_response())
+}

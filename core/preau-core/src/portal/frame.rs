@@ -1,0 +1,185 @@
+//! The frame every page sits in (`templates/base.html`): language, title, navigation, the
+//! establishment switcher, the language switch, the CSRF token of its forms, and rendering.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::PageError;
+use super::i18n::Tr;
+use super::session::{CSRF_COOKIE, Visitor};
+use crate::access::Access;
+use crate::api::AppState;
+use crate::auth::token::Token;
+use crate::db::auth::SessionRow;
+
+/// What `base.html` shows around a page.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub tr: Tr,
+    pub lang: &'static str,
+    pub title: String,
+    /// Which navigation entry is current (`home`, `account`, or empty).
+    pub section: &'static str,
+    /// The token every form of the page carries in `_csrf` (empty: no forms).
+    pub csrf: String,
+    /// The page's path, for "come back here" fields.
+    pub path: String,
+    pub user: Option<FrameUser>,
+    pub notice: Option<String>,
+}
+
+/// The signed-in person, as the header shows them.
+#[derive(Debug, Clone)]
+pub struct FrameUser {
+    pub display_name: String,
+    pub establishments: Vec<EstablishmentChoice>,
+}
+
+/// An establishment the person can switch to.
+#[derive(Debug, Clone)]
+pub struct EstablishmentChoice {
+    pub uai: String,
+    pub name: String,
+    pub current: bool,
+}
+
+/// A rendered page and the cookies it sets.
+pub struct Rendered {
+    pub status: StatusCode,
+    pub html: String,
+    pub cookies: Vec<String>,
+}
+
+impl IntoResponse for Rendered {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            self.html,
+        )
+            .into_response();
+        for c in self.cookies {
+            if let Ok(v) = c.parse() {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
+}
+
+/// Renders a page template.
+pub fn render<T: Template>(
+    page: &T,
+    status: StatusCode,
+    cookies: Vec<String>,
+    tr: Tr,
+) -> Result<Rendered, PageError> {
+    let html = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed");
+        PageError::internal(tr.lang)
+    })?;
+    Ok(Rendered {
+        status,
+        html,
+        cookies,
+    })
+}
+
+/// A `Set-Cookie` value: `Path=/`, `HttpOnly`, `Secure` behind https.
+pub fn cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+    https: bool,
+) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if https {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+impl Frame {
+    /// A frame without a person nor forms (error pages).
+    pub fn bare(tr: Tr, title: &str) -> Frame {
+        Frame {
+            tr,
+            lang: tr.lang.as_str(),
+            title: title.to_string(),
+            section: "",
+            csrf: String::new(),
+            path: "/".into(),
+            user: None,
+            notice: None,
+        }
+    }
+
+    /// The frame of a page seen before signing in: its forms carry the pre-session CSRF token,
+    /// created (with its cookie, returned) on the first visit.
+    pub fn anonymous(visitor: &Visitor, title: &str) -> (Frame, Vec<String>) {
+        let (csrf, cookies) = match &visitor.pre_csrf {
+            Some(t) => (t.clone(), vec![]),
+            None => {
+                let t = Token::generate().expose().to_string();
+                let c = cookie(CSRF_COOKIE, &t, None, "Strict", visitor.client.https);
+                (t, vec![c])
+            }
+        };
+        let frame = Frame {
+            csrf,
+            path: visitor.path.clone(),
+            ..Frame::bare(visitor.tr, title)
+        };
+        (frame, cookies)
+    }
+
+    /// The frame of a signed-in person's page.
+    pub async fn signed_in(
+        state: &AppState,
+        visitor: &Visitor,
+        session: &SessionRow,
+        title: &str,
+        section: &'static str,
+    ) -> Result<Frame, PageError> {
+        let lang = visitor.tr.lang;
+        let db_err = |e| PageError::from_db(e, lang);
+        let user = state
+            .db
+            .user(&session.user_id)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| PageError::forbidden(lang))?;
+        let access = Access::load(&state.db, &session.user_id)
+            .await
+            .map_err(db_err)?;
+        let mut establishments: Vec<EstablishmentChoice> = Vec::new();
+        for a in &access.attachments {
+            if !establishments.iter().any(|e| e.uai == a.uai.as_str()) {
+                establishments.push(EstablishmentChoice {
+                    uai: a.uai.to_string(),
+                    name: a.establishment_name.clone(),
+                    current: session.establishment_id.as_deref()
+                        == Some(a.establishment_id.as_str()),
+                });
+            }
+        }
+        Ok(Frame {
+            csrf: session.csrf_token.clone(),
+            path: visitor.path.clone(),
+            section,
+            user: Some(FrameUser {
+                display_name: user.display_name(),
+                establishments,
+            }),
+            ..Frame::bare(visitor.tr, title)
+        })
+    }
+}

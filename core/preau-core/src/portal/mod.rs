@@ -1,0 +1,53 @@
+//! The portal: server-rendered, accessible HTML pages that work without JavaScript, French first
+//! with English (Fluent). Every page is an askama template (`templates/`) in the frame of
+//! `base.html`; every form carries a CSRF token checked by [`session::CsrfForm`].
+
+mod account;
+mod activation;
+mod dashboard;
+pub mod error;
+mod frame;
+pub mod i18n;
+mod legal;
+mod login;
+pub mod session;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::api::AppState;
+
+/// The portal's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/connexion", get(login::form).post(login::submit))
+        .route("/deconnexion", post(login::logout))
+        .route(
+            "/premiere-connexion",
+            get(activation::form).post(activation::submit),
+        )
+        .route("/charte", get(activation::page).post(activation::accept))
+        .route("/mon-compte", get(account::page))
+        .route("/mon-compte/mot-de-passe", post(account::change_password))
+        .route("/mon-compte/sessions", post(account::close_others))
+        .route("/langue", post(account::language))
+        .route("/etablissement", post(account::switch_establishment))
+        .route("/mentions-legales", get(legal::legal))
+        .route("/donnees-personnelles", get(legal::privacy))
+        .route("/accessibilite", get(legal::accessibility))
+        .route("/static/preau.css", get(stylesheet))
+}
+
+/// The portal's stylesheet, compiled into the binary.
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/preau.css"),
+    )
+}
