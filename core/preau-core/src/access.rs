@@ -26,19 +26,6 @@ pub enum EstablishmentAccess {
     Admin,
 }
 
-impl EstablishmentAccess {
-    /// Whether this person may read the directory of adults: teachers, staff, direction, admins.
-    pub fn sees_staff_directory(&self) -> bool {
-        match self {
-            EstablishmentAccess::None => false,
-            EstablishmentAccess::Admin => true,
-            EstablishmentAccess::Member { profiles, admin } => {
-                *admin || profiles.iter().any(|p| p.sees_staff_directory())
-            }
-        }
-    }
-}
-
 impl Access {
     /// Loads what `user_id` holds.
     pub async fn load(db: &Db, user_id: &str) -> DbResult<Access> {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod identity;
 
 pub mod portal;
+pub mod rights;
 pub mod server;
 #[doc(hidden)]
 pub mod testing;

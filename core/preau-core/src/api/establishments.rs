@@ -7,10 +7,11 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, CurrentUser};
-use crate::access::{Access, EstablishmentAccess};
+use crate::access::Access;
 use crate::calendar::school_year_id;
 use crate::db::identity::{ClassGroup, Establishment, StaffEntry, StaffFilter};
 use crate::identity::{Profile, Uai};
+use crate::rights::{DIRECTORY_ADULTS, DIRECTORY_CLASSES, authorize};
 
 /// Default and largest page sizes of paginated lists.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -51,8 +52,8 @@ async fn establishment(state: &AppState, uai: &str) -> Result<Establishment, Api
     state.db.establishment(&uai).await?.ok_or_else(unknown)
 }
 
-/// Handler of `GET /api/v1/establishments/{uai}/classes`: for anyone attached to the
-/// establishment, and for its admins.
+/// Handler of `GET /api/v1/establishments/{uai}/classes`: for holders of `core:annuaire.classes`
+/// there (by default every profile but guests) and the admins.
 pub async fn classes(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -60,7 +61,7 @@ pub async fn classes(
 ) -> Result<Json<Classes>, ApiError> {
     let establishment = establishment(&state, &uai).await?;
     let access = Access::load(&state.db, &user.user_id).await?;
-    if access.in_establishment(&establishment.id) == EstablishmentAccess::None {
+    if !authorize(&state.db, &access, &establishment.id, &DIRECTORY_CLASSES).await? {
         return Err(ApiError::forbidden());
     }
     let year = school_year_id(state.clock.today());
@@ -73,8 +74,8 @@ pub async fn classes(
 }
 
 /// Handler of `GET /api/v1/establishments/{uai}/users?profile=…&after=…&limit=…`: the
-/// establishment's adults, for its teachers, staff, direction and admins; refused to students,
-/// parents and guests. `profile` is `enseignant`, `direction`, `personnel` or `admin_local`.
+/// establishment's adults, for holders of `core:annuaire.adultes` there (by default teachers,
+/// staff and direction) and the admins; refused to students, parents and guests. `profile` is `enseignant`, `direction`, `personnel` or `admin_local`.
 pub async fn users(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -89,10 +90,7 @@ pub async fn users(
     })?;
     let establishment = establishment(&state, &uai).await?;
     let access = Access::load(&state.db, &user.user_id).await?;
-    if !access
-        .in_establishment(&establishment.id)
-        .sees_staff_directory()
-    {
+    if !authorize(&state.db, &access, &establishment.id, &DIRECTORY_ADULTS).await? {
         return Err(ApiError::forbidden());
     }
     let filter = match query.profile.as_deref() {

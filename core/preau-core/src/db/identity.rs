@@ -394,6 +394,8 @@ impl Tx {
                 new.uai, new.uai
             )));
         }
+        self.apply_default_grants(&id, crate::rights::CORE, crate::rights::CORE_PERMISSIONS)
+            .await?;
         Ok(Establishment {
             id,
             uai: new.uai.clone(),

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod identity;
+pub mod rights;
 pub mod tx;
 
 pub use tx::Tx;

@@ -1,0 +1,362 @@
+//! Rights through the real router, on both engines: the authorization matrix (each profile and
+//! role × each route), grant changes effective at once, the communication rules on real data,
+//! and a parent reaching exactly their own children.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use preau_core::api::AppState;
+use preau_core::auth::password;
+use preau_core::clock::{Clock, ClockOverride};
+use preau_core::config::Config;
+use preau_core::db::identity::{GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship};
+use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Role, Uai};
+use preau_core::rights::{CORE, DIRECTORY_ADULTS, DIRECTORY_CLASSES};
+use preau_core::server;
+use preau_core::testing::TestDb;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "Marelle-42!";
+const WHO: [&str; 11] = [
+    "eleve",
+    "parent",
+    "enseignant",
+    "autre_enseignant",
+    "personnel",
+    "direction",
+    "invite",
+    "admin_local",
+    "admin_collectivite",
+    "ailleurs",
+    "sibling_parent",
+];
+
+struct World {
+    t: TestDb,
+    app: Router,
+    college: String,
+    uai: String,
+    ids: BTreeMap<&'static str, String>,
+    tokens: BTreeMap<&'static str, String>,
+}
+
+async fn world() -> World {
+    let t = TestDb::new().await;
+    let hash = password::hash(PASSWORD).expect("hash");
+    let mut w = t.db.begin(0).await.expect("begin");
+    let mut schools = Vec::new();
+    for n in [750_652, 750_700] {
+        schools.push(
+            w.create_establishment(&NewEstablishment {
+                uai: Uai::from_number(n).expect("uai"),
+                name: format!("Établissement {n}"),
+                kind: EstablishmentKind::College,
+                city: "Paris".into(),
+                state: EstablishmentState::Live,
+                wave_id: None,
+                holiday_calendar_id: "zone-c".into(),
+                school_weekdays: "12345".into(),
+            })
+            .await
+            .expect("establishment"),
+        );
+    }
+    let (college, other) = (&schools[0], &schools[1]);
+    let mut ids = BTreeMap::new();
+    for (i, who) in WHO.iter().enumerate() {
+        let u = w
+            .create_user(&NewUser {
+                first_name: format!("Personne{i}"),
+                last_name: who.replace('_', " "),
+                password_hash: Some(hash.clone()),
+                charter_version: Some(1),
+                ..NewUser::default()
+            })
+            .await
+            .expect("user");
+        ids.insert(*who, u.id);
+    }
+    let id = |who: &str| ids[who].clone();
+    for (who, profile) in [
+        ("eleve", Profile::Eleve),
+        ("parent", Profile::Parent),
+        ("enseignant", Profile::Enseignant),
+        ("autre_enseignant", Profile::Enseignant),
+        ("personnel", Profile::Personnel),
+        ("direction", Profile::Direction),
+        ("invite", Profile::Invite),
+        ("sibling_parent", Profile::Parent),
+    ] {
+        w.attach(&id(who), &college.id, profile, None, &[])
+            .await
+            .expect("attach");
+    }
+    w.attach(&id("ailleurs"), &other.id, Profile::Enseignant, None, &[])
+        .await
+        .expect("attach");
+    w.grant_role(&id("admin_local"), Role::AdminLocal, Some(&college.id))
+        .await
+        .expect("role");
+    w.grant_role(&id("admin_collectivite"), Role::AdminCollectivite, None)
+        .await
+        .expect("role");
+    // A classmate whose parent is another family.
+    let classmate = w
+        .create_user(&NewUser {
+            first_name: "Camarade".into(),
+            last_name: "Voisin".into(),
+            ..NewUser::default()
+        })
+        .await
+        .expect("classmate");
+    w.attach(&classmate.id, &college.id, Profile::Eleve, None, &[])
+        .await
+        .expect("attach");
+    w.link_family(&id("parent"), &id("eleve"), true, Relationship::Father)
+        .await
+        .expect("link");
+    w.link_family(
+        &id("sibling_parent"),
+        &classmate.id,
+        true,
+        Relationship::Mother,
+    )
+    .await
+    .expect("link");
+    let class = w
+        .create_class_group(&NewClassGroup {
+            establishment_id: college.id.clone(),
+            school_year_id: "2026-2027".into(),
+            kind: GroupKind::Class,
+            code: "5B".into(),
+            name: "5e B".into(),
+            level: Some("5e".into()),
+        })
+        .await
+        .expect("class");
+    w.add_member(&class, &id("eleve")).await.expect("member");
+    w.add_member(&class, &classmate.id).await.expect("member");
+    let maths = w
+        .upsert_subject(&college.id, "061300", "Mathématiques")
+        .await
+        .expect("subject");
+    w.assign_teaching(&id("enseignant"), &class, &maths)
+        .await
+        .expect("assign");
+    w.commit().await.expect("commit");
+
+    let clock = Clock::new(
+        chrono_tz::Europe::Paris,
+        Some(ClockOverride::parse("2026-11-30").expect("day")),
+    );
+    let app = server::router(AppState {
+        db: t.db.clone(),
+        clock,
+        config: Arc::new(Config::load(None, Vec::new()).expect("defaults")),
+    });
+    let mut tokens = BTreeMap::new();
+    for who in WHO {
+        let login =
+            t.db.user(&ids[who])
+                .await
+                .expect("read")
+                .expect("user")
+                .login;
+        let request = Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"login": login, "password": PASSWORD}).to_string(),
+            ))
+            .expect("request");
+        let (status, body) = call(&app, request).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
+        tokens.insert(who, body["token"].as_str().expect("token").to_string());
+    }
+    World {
+        uai: college.uai.to_string(),
+        college: college.id.clone(),
+        t,
+        app,
+        ids,
+        tokens,
+    }
+}
+
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn status_of(w: &World, who: &str, path: &str) -> StatusCode {
+    let mut request = Request::get(path);
+    if let Some(token) = w.tokens.get(who) {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    call(&w.app, request.body(Body::empty()).expect("request"))
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn authorization_matrix() {
+    let w = world().await;
+    let classes = format!("/api/v1/establishments/{}/classes", w.uai);
+    let users = format!("/api/v1/establishments/{}/users", w.uai);
+    const OK: StatusCode = StatusCode::OK;
+    const NO: StatusCode = StatusCode::FORBIDDEN;
+    // who → (/me, /me/sessions, …/classes, …/users)
+    let matrix: [(&str, [StatusCode; 4]); 12] = [
+        ("eleve", [OK, OK, OK, NO]),
+        ("parent", [OK, OK, OK, NO]),
+        ("sibling_parent", [OK, OK, OK, NO]),
+        ("enseignant", [OK, OK, OK, OK]),
+        ("autre_enseignant", [OK, OK, OK, OK]),
+        ("personnel", [OK, OK, OK, OK]),
+        ("direction", [OK, OK, OK, OK]),
+        ("invite", [OK, OK, NO, NO]),
+        ("admin_local", [OK, OK, OK, OK]),
+        ("admin_collectivite", [OK, OK, OK, OK]),
+        ("ailleurs", [OK, OK, NO, NO]),
+        ("anonyme", [StatusCode::UNAUTHORIZED; 4]),
+    ];
+    for (who, expected) in matrix {
+        let got = [
+            status_of(&w, who, "/api/v1/me").await,
+            status_of(&w, who, "/api/v1/me/sessions").await,
+            status_of(&w, who, &classes).await,
+            status_of(&w, who, &users).await,
+        ];
+        assert_eq!(got, expected, "{who}");
+    }
+}
+
+#[tokio::test]
+async fn grant_changes_take_effect_at_once_and_are_recorded() {
+    let w = world().await;
+    let classes = format!("/api/v1/establishments/{}/classes", w.uai);
+    let users = format!("/api/v1/establishments/{}/users", w.uai);
+    let by = Some(w.ids["direction"].as_str());
+    w.t.db
+        .set_grant(
+            &w.college,
+            CORE,
+            DIRECTORY_CLASSES.id,
+            Profile::Parent,
+            false,
+            by,
+            1,
+        )
+        .await
+        .expect("withdraw");
+    assert_eq!(
+        status_of(&w, "parent", &classes).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status_of(&w, "eleve", &classes).await, StatusCode::OK);
+    w.t.db
+        .set_grant(
+            &w.college,
+            CORE,
+            DIRECTORY_ADULTS.id,
+            Profile::Parent,
+            true,
+            by,
+            2,
+        )
+        .await
+        .expect("grant");
+    assert_eq!(status_of(&w, "parent", &users).await, StatusCode::OK);
+    let matrix = w.t.db.grant_matrix(&w.college, CORE).await.expect("matrix");
+    assert!(matrix.contains(&(DIRECTORY_ADULTS.id.to_string(), Profile::Parent)));
+    assert!(!matrix.contains(&(DIRECTORY_CLASSES.id.to_string(), Profile::Parent)));
+    // A local admin keeps every right whatever the matrix says.
+    for profile in Profile::ALL {
+        w.t.db
+            .set_grant(
+                &w.college,
+                CORE,
+                DIRECTORY_ADULTS.id,
+                *profile,
+                false,
+                by,
+                3,
+            )
+            .await
+            .expect("withdraw");
+    }
+    assert_eq!(status_of(&w, "admin_local", &users).await, StatusCode::OK);
+    assert_eq!(
+        status_of(&w, "direction", &users).await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn communication_rules_on_real_data() {
+    let w = world().await;
+    let id = |who: &str| w.ids[who].clone();
+    let may = |from: &str, to: &str| {
+        let (from, to, college) = (id(from), id(to), w.college.clone());
+        let db = w.t.db.clone();
+        async move { db.may_write(&from, &to, &college).await.expect("rules") }
+    };
+    assert!(
+        may("eleve", "enseignant").await,
+        "a student writes to their class's teacher"
+    );
+    assert!(
+        !may("eleve", "autre_enseignant").await,
+        "not to another teacher"
+    );
+    assert!(
+        may("parent", "enseignant").await,
+        "a parent writes to their child's teacher"
+    );
+    assert!(!may("parent", "autre_enseignant").await);
+    assert!(
+        may("parent", "eleve").await && may("eleve", "parent").await,
+        "parent and own child"
+    );
+    assert!(
+        !may("sibling_parent", "eleve").await,
+        "not another family's child"
+    );
+    assert!(
+        may("eleve", "personnel").await && may("invite", "direction").await,
+        "everyone writes to staff"
+    );
+    assert!(may("autre_enseignant", "eleve").await && may("personnel", "parent").await);
+    assert!(!may("eleve", "invite").await);
+    assert!(
+        !may("ailleurs", "eleve").await,
+        "nobody from outside the establishment"
+    );
+}
+
+#[tokio::test]
+async fn a_parent_reaches_exactly_their_own_children() {
+    let w = world().await;
+    let request = Request::get("/api/v1/me")
+        .header("authorization", format!("Bearer {}", w.tokens["parent"]))
+        .body(Body::empty())
+        .expect("request");
+    let (_, me) = call(&w.app, request).await;
+    let children: Vec<&str> = me["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .filter_map(|c| c["user"]["id"].as_str())
+        .collect();
+    assert_eq!(children, [w.ids["eleve"].as_str()]);
+}
