@@ -159,7 +159,10 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
              database {url} is not empty: the demo only goes into a fresh database (--data EMPTY_DIR)"
         );
     }
-    let password = args.password.clone().unwrap_or_else(random_password);
+    let password = args
+        .password
+        .clone()
+        .unwrap_or_else(preau_core::auth::password::generate_temporary);
     let hash = preau_core::auth::password::hash(&password).context("argon2")?;
     let clock = config.clock();
     let demo = demo::generate(&db, clock.now_ms(), clock.today(), &hash).await?;
@@ -205,13 +208,4 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
         return Ok(());
     }
     serve(config, db, Some(args.listen)).await
-}
-
-fn random_password() -> String {
-    use rand::RngExt;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..14)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
 }

@@ -245,6 +245,7 @@ async fn every_state_changing_form_refuses_a_missing_or_wrong_csrf_token() {
         ("/mon-compte/sessions", ""),
         ("/langue", "langue=en&retour=/"),
         ("/etablissement", "uai=0750700D&retour=/"),
+        ("/comptes/reinitialiser", "user=x&kind=activation_code"),
     ];
     for (path, fields) in forms {
         for csrf in [

@@ -12,7 +12,9 @@ use preau_core::api::AppState;
 use preau_core::auth::password;
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
-use preau_core::db::identity::{GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship};
+use preau_core::db::identity::{
+    Function, GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship,
+};
 use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Role, Uai};
 use preau_core::rights::{CORE, DIRECTORY_ADULTS, DIRECTORY_CLASSES};
 use preau_core::server;
@@ -81,6 +83,10 @@ async fn world() -> World {
         ids.insert(*who, u.id);
     }
     let id = |who: &str| ids[who].clone();
+    let cpe = [Function {
+        code: "EDU".into(),
+        label: "Éducation".into(),
+    }];
     for (who, profile) in [
         ("eleve", Profile::Eleve),
         ("parent", Profile::Parent),
@@ -91,7 +97,8 @@ async fn world() -> World {
         ("invite", Profile::Invite),
         ("sibling_parent", Profile::Parent),
     ] {
-        w.attach(&id(who), &college.id, profile, None, &[])
+        let functions: &[Function] = if who == "personnel" { &cpe } else { &[] };
+        w.attach(&id(who), &college.id, profile, None, functions)
             .await
             .expect("attach");
     }
@@ -359,4 +366,111 @@ async fn a_parent_reaches_exactly_their_own_children() {
         .filter_map(|c| c["user"]["id"].as_str())
         .collect();
     assert_eq!(children, [w.ids["eleve"].as_str()]);
+}
+
+async fn reset(w: &World, actor: &str, target: &str, kind: &str) -> (StatusCode, Value) {
+    let request = Request::post(format!(
+        "/api/v1/establishments/{}/users/{}/reset",
+        w.uai, w.ids[target]
+    ))
+    .header("authorization", format!("Bearer {}", w.tokens[actor]))
+    .header("content-type", "application/json")
+    .body(Body::from(json!({"kind": kind}).to_string()))
+    .expect("request");
+    call(&w.app, request).await
+}
+
+#[tokio::test]
+async fn account_resets_follow_each_role_s_scope() {
+    let w = world().await;
+    const OK: StatusCode = StatusCode::OK;
+    const NO: StatusCode = StatusCode::FORBIDDEN;
+    // Refusals first: a successful reset ends the target's sessions (and tokens).
+    let cases = [
+        // A teacher: the students of their classes only.
+        ("enseignant", "parent", NO),
+        ("autre_enseignant", "eleve", NO),
+        // Vie scolaire: students and parents, not teachers.
+        ("personnel", "enseignant", NO),
+        // Nobody else, never oneself, never across establishments.
+        ("eleve", "parent", NO),
+        ("invite", "eleve", NO),
+        ("parent", "eleve", NO),
+        ("direction", "direction", NO),
+        ("ailleurs", "eleve", NO),
+        ("direction", "ailleurs", NO),
+        // Allowed: vie scolaire for a parent, the direction and the admins for anyone there.
+        ("personnel", "sibling_parent", OK),
+        ("direction", "autre_enseignant", OK),
+        ("admin_local", "invite", OK),
+        ("admin_collectivite", "personnel", OK),
+    ];
+    for (actor, target, expected) in cases {
+        let (status, body) = reset(&w, actor, target, "temporary_password").await;
+        assert_eq!(status, expected, "{actor} resets {target}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_password_must_be_changed_and_a_new_code_reactivates() {
+    let w = world().await;
+    // The teacher gives their student a temporary password: the student's sessions end.
+    let (status, body) = reset(&w, "enseignant", "eleve", "temporary_password").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let temporary = body["secret"].as_str().expect("secret").to_string();
+    assert_eq!(body["kind"], "temporary_password");
+    assert_eq!(
+        status_of(&w, "eleve", "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let login =
+        w.t.db
+            .user(&w.ids["eleve"])
+            .await
+            .expect("read")
+            .expect("user")
+            .login;
+    let request = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"login": login, "password": temporary}).to_string(),
+        ))
+        .expect("request");
+    let (status, answer) = call(&w.app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["must_change_password"], true);
+    let token = answer["token"].as_str().expect("token");
+    let request = Request::get("/api/v1/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, refused) = call(&w.app, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["error"]["code"], "password_change_required");
+
+    // Vie scolaire gives a parent a new activation code: the account is to activate again.
+    let (status, body) = reset(&w, "personnel", "parent", "activation_code").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let code = preau_core::identity::ActivationCode::parse(body["secret"].as_str().expect("code"))
+        .expect("a code");
+    let login =
+        w.t.db
+            .user(&w.ids["parent"])
+            .await
+            .expect("read")
+            .expect("user")
+            .login;
+    let credentials =
+        w.t.db
+            .credentials(&login)
+            .await
+            .expect("read")
+            .expect("account");
+    assert!(credentials.password_hash.is_none());
+    assert_eq!(
+        credentials.activation_digest,
+        Some(code.digest(&w.ids["parent"]))
+    );
+    let traces = w.t.db.traces_of(&w.ids["parent"], 5).await.expect("traces");
+    assert_eq!(traces[0].event, "password_reset");
 }

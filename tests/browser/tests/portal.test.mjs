@@ -102,3 +102,44 @@ test('Mon compte and the legal pages are accessible, in French and in English', 
   await assertAccessible(page, 'My account (English)');
   await context.close();
 });
+
+test('vie scolaire gives a parent a new activation code, which then works', async () => {
+  // The first personnel account of each establishment in the demo is its CPE (function EDU).
+  const cpe = demo.accounts.find((a) => !a.activation_code && a.roles.length === 0
+    && a.attachments.length === 1 && a.attachments[0].profile === 'personnel');
+  const parent = demo.accounts.find((a) => !a.activation_code
+    && a.attachments.some((x) => x.profile === 'parent' && x.uai === cpe.attachments[0].uai)
+    && !a.attachments.some((x) => x.profile !== 'parent'));
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  const page = await context.newPage();
+  await signIn(page, cpe.login, PASSWORD);
+  await page.waitForURL(`${demo.base}/`);
+  await page.getByRole('link', { name: 'Comptes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Comptes de l\'établissement' }).waitFor();
+  await assertAccessible(page, 'accounts');
+  const lastName = parent.display_name.split(' ').slice(1).join(' ');
+  await page.getByLabel('Rechercher un nom').fill(parent.display_name);
+  await page.getByRole('button', { name: 'Rechercher' }).click();
+  const actions = page.getByRole('form', { name: `Actions pour ${parent.display_name}` });
+  await actions.getByRole('button', { name: 'Nouveau code d\'activation' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Compte réinitialisé' }).waitFor();
+  await assertAccessible(page, 'reset done');
+  const code = (await page.locator('.secret code').innerText()).trim();
+  assert.match(code, /^[A-Z2-9]{8}$/);
+  assert.ok(lastName.length > 0);
+  await context.close();
+
+  // The parent does the first connection again with the new code.
+  const fresh = await browser.newContext({ locale: 'fr-FR' });
+  const p2 = await fresh.newPage();
+  await p2.goto(`${demo.base}/premiere-connexion`);
+  await p2.getByLabel('Identifiant').fill(parent.login);
+  await p2.getByLabel('Code d\'activation').fill(code);
+  await p2.getByLabel('Nouveau mot de passe').fill('Trousse-Bleue-9');
+  await p2.getByLabel('Confirmez le mot de passe').fill('Trousse-Bleue-9');
+  await p2.getByLabel('J\'ai lu la charte d\'utilisation et je l\'accepte.').check();
+  await p2.getByRole('button', { name: 'Activer mon compte' }).click();
+  await p2.waitForURL(`${demo.base}/`);
+  await p2.getByRole('heading', { level: 1, name: /^Bonjour / }).waitFor();
+  await fresh.close();
+});

@@ -2,12 +2,14 @@
 //! groups, and its directory of adults (teachers, direction, personnel, local admins).
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, CurrentUser};
 use crate::access::Access;
+use crate::auth::client::ClientInfo;
+use crate::auth::reset::{ResetError, ResetKind, reset_account};
 use crate::calendar::school_year_id;
 use crate::db::identity::{ClassGroup, Establishment, StaffEntry, StaffFilter};
 use crate::identity::{Profile, Uai};
@@ -141,4 +143,60 @@ pub fn parse_limit(limit: Option<&str>) -> Result<u32, ApiError> {
             )),
         },
     }
+}
+
+/// Body of `POST /api/v1/establishments/{uai}/users/{id}/reset`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    pub kind: ResetKind,
+}
+
+/// Answer of a reset: the secret to hand over, shown once.
+#[derive(Debug, Serialize)]
+pub struct ResetAnswer {
+    pub kind: ResetKind,
+    pub secret: String,
+}
+
+/// Handler of `POST /api/v1/establishments/{uai}/users/{id}/reset`: a new activation code or a
+/// temporary password for someone in the caller's reset scope (see `rights::reset`).
+pub async fn reset(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client: ClientInfo,
+    Path((uai, target)): Path<(String, String)>,
+    body: Result<Json<ResetBody>, JsonRejection>,
+) -> Result<Json<ResetAnswer>, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            format!(
+                "Corps attendu : {{\"kind\": \"activation_code\" | \"temporary_password\"}} ({e})."
+            ),
+            format!(
+                "Expected body: {{\"kind\": \"activation_code\" | \"temporary_password\"}} ({e})."
+            ),
+        )
+    })?;
+    let establishment = establishment(&state, &uai).await?;
+    let access = Access::load(&state.db, &user.user_id).await?;
+    let secret = reset_account(
+        &state.db,
+        &state.clock,
+        &user.user_id,
+        &access,
+        &establishment.id,
+        &target,
+        body.kind,
+        &client,
+    )
+    .await
+    .map_err(|e| match e {
+        ResetError::Forbidden => ApiError::forbidden(),
+        ResetError::Db(e) => e.into(),
+    })?;
+    Ok(Json(ResetAnswer {
+        kind: body.kind,
+        secret: secret.expose().to_string(),
+    }))
 }

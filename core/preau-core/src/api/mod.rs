@@ -102,6 +102,14 @@ impl FromRequestParts<AppState> for CurrentUser {
                 return Err(ApiError::csrf());
             }
         }
+        if session.must_change_password && parts.uri.path() != "/api/v1/auth/logout" {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "password_change_required",
+                "Votre mot de passe a été réinitialisé : choisissez-en un nouveau dans le portail (Mon compte).",
+                "Your password was reset: choose a new one in the portal (My account).",
+            ));
+        }
         if now - session.last_seen_at > TOUCH_EVERY_MS {
             state.db.touch_session(&digest, now).await?;
         }
@@ -151,4 +159,8 @@ pub fn routes() -> Router<AppState> {
             get(establishments::classes),
         )
         .route("/establishments/{uai}/users", get(establishments::users))
+        .route(
+            "/establishments/{uai}/users/{id}/reset",
+            post(establishments::reset),
+        )
 }

@@ -92,7 +92,20 @@ pub async fn login(
     db.clear_failures(&account).await?;
 
     let attachments = db.attachments_of(&credentials.user_id).await?;
-    let establishment_id = attachments.first().map(|a| a.establishment_id.clone());
+    // The session starts in the first establishment the person is attached to, or, for a local
+    // admin without attachment, the one they administer.
+    let establishment_id = match attachments.first() {
+        Some(a) => Some(a.establishment_id.clone()),
+        None => match db
+            .roles_of(&credentials.user_id)
+            .await?
+            .into_iter()
+            .find_map(|r| r.uai)
+        {
+            Some(uai) => db.establishment(&uai).await?.map(|e| e.id),
+            None => None,
+        },
+    };
     let mut profiles: Vec<&str> = attachments.iter().map(|a| a.profile.as_str()).collect();
     profiles.dedup();
     let token = Token::generate();

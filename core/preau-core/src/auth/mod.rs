@@ -4,5 +4,6 @@
 pub mod client;
 pub mod login;
 pub mod password;
+pub mod reset;
 pub mod throttle;
 pub mod token;

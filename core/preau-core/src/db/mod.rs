@@ -7,6 +7,7 @@
 //! type-checked twice, once per pool type. Where the dialects differ, a function matches on
 //! [`Db::engine`] in plain sight. Column types are portable too (see the first migration).
 
+pub mod accounts;
 pub mod auth;
 pub mod calendar;
 pub mod identity;

@@ -12,6 +12,7 @@ use crate::access::Access;
 use crate::api::AppState;
 use crate::auth::token::Token;
 use crate::db::auth::SessionRow;
+use crate::rights::reset::reset_scope;
 
 /// What `base.html` shows around a page.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct Frame {
     pub path: String,
     pub user: Option<FrameUser>,
     pub notice: Option<String>,
+    /// Whether the navigation shows the accounts page (the person may reset accounts here).
+    pub accounts_link: bool,
 }
 
 /// The signed-in person, as the header shows them.
@@ -119,6 +122,7 @@ impl Frame {
             path: "/".into(),
             user: None,
             notice: None,
+            accounts_link: false,
         }
     }
 
@@ -171,7 +175,15 @@ impl Frame {
                 });
             }
         }
+        let accounts_link = match &session.establishment_id {
+            Some(e) => reset_scope(&state.db, &access, &session.user_id, e)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+            None => false,
+        };
         Ok(Frame {
+            accounts_link,
             csrf: session.csrf_token.clone(),
             path: visitor.path.clone(),
             section,

@@ -3,6 +3,7 @@
 //! `base.html`; every form carries a CSRF token checked by [`session::CsrfForm`].
 
 mod account;
+mod accounts;
 mod activation;
 mod dashboard;
 pub mod error;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/charte", get(activation::page).post(activation::accept))
         .route("/mon-compte", get(account::page))
+        .route("/comptes", get(accounts::page))
+        .route("/comptes/reinitialiser", post(accounts::reset))
         .route("/mon-compte/mot-de-passe", post(account::change_password))
         .route("/mon-compte/sessions", post(account::close_others))
         .route("/langue", post(account::language))

@@ -4,6 +4,7 @@
 //! establishment. [`authorize`] is the one function routes ask.
 
 pub mod communication;
+pub mod reset;
 
 use serde::Serialize;
 
