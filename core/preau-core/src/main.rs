@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use preau_core::api::AppState;
+use preau_core::auth::setup::new_setup_link;
 use preau_core::config::{Config, DatabaseUrl};
 use preau_core::db::Db;
 use preau_core::{demo, server};
@@ -39,6 +40,16 @@ enum Command {
     Migrate,
     /// Creates the demo establishments in a fresh database, prints their accounts, and serves.
     Demo(DemoArgs),
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Prints a new single-use setup link (valid 24 hours) that creates a collectivité
+    /// administrator; the previous unused links stop working.
+    SetupLink,
 }
 
 #[derive(Args)]
@@ -102,6 +113,19 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
+        Command::Admin(AdminCommand::SetupLink) => {
+            let db = open_database(&config).await?;
+            if db.has_collectivite_admin().await? {
+                eprintln!(
+                    "Attention : la collectivité a déjà un administrateur ; ce lien en créera un autre. / \
+                     Warning: the collectivité already has an administrator; this link creates another one."
+                );
+            }
+            let link = new_setup_link(&db, &config.clock(), &config.public_base_url()).await?;
+            println!("{link}");
+            db.close().await;
+            Ok(())
+        }
     }
 }
 
@@ -125,14 +149,24 @@ async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> 
             clock.today()
         );
     }
+    if !db.has_collectivite_admin().await? {
+        let link = new_setup_link(&db, &clock, &base).await?;
+        println!(
+            "  Première installation / first run — ouvrez ce lien à usage unique (24 h) / open this single-use link (24 h):"
+        );
+        println!("  {link}");
+    }
+    let config = Arc::new(config);
+    let purges = preau_core::maintenance::spawn_periodic(db.clone(), clock, config.clone());
     let state = AppState {
         db: db.clone(),
         clock,
-        config: Arc::new(config),
+        config,
     };
     server::serve(listener, server::router(state))
         .await
         .context("serveur / server")?;
+    purges.abort();
     db.close().await;
     Ok(())
 }

@@ -346,3 +346,43 @@ async fn a_departed_account_loses_its_sessions() {
     let (s, _) = call(&app, login_request("claire.petit", PASSWORD)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn purges_follow_the_configured_retention() {
+    use preau_core::maintenance::run_purges;
+    let w = World::new().await;
+    let app = w.app(T0);
+    let token = sign_in(&app).await;
+    call(&app, login_request("claire.petit", "Wrong-1234")).await;
+    // Nothing is due yet.
+    let report = run_purges(&w.t.db, &clock_at(T0), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(report.sessions + report.traces + report.departed_users, 0);
+    // Three hours later the session has been idle too long; the traces stay a year.
+    let report = run_purges(&w.t.db, &clock_at("2026-11-30T11:00:00+01:00"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!((report.sessions, report.traces), (1, 0));
+    let (s, _) = call(&app, get_with_bearer("/api/v1/me", &token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // A departed account is purged after the delay (90 days by default), not before.
+    w.t.db
+        .set_user_state(&w.user_id, "departed", clock_at(T0).now_ms())
+        .await
+        .expect("depart");
+    let report = run_purges(&w.t.db, &clock_at("2027-02-20T08:00:00+01:00"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(report.departed_users, 0);
+    let report = run_purges(&w.t.db, &clock_at("2027-03-01T08:00:00+01:00"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(report.departed_users, 1);
+    assert!(w.t.db.user(&w.user_id).await.expect("read").is_none());
+    // The traces outlive the account, for their own retention (365 days).
+    let report = run_purges(&w.t.db, &clock_at("2027-12-01T08:00:00+01:00"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(report.traces, 2, "the successful and the failed login");
+}

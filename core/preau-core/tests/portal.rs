@@ -246,6 +246,10 @@ async fn every_state_changing_form_refuses_a_missing_or_wrong_csrf_token() {
         ("/langue", "langue=en&retour=/"),
         ("/etablissement", "uai=0750700D&retour=/"),
         ("/comptes/reinitialiser", "user=x&kind=activation_code"),
+        (
+            "/installation",
+            "jeton=x&collectivite=a&first_name=a&last_name=b&password=x&confirm=x",
+        ),
     ];
     for (path, fields) in forms {
         for csrf in [

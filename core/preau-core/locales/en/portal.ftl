@@ -124,3 +124,15 @@ reset-done-code = New activation code of { $name } ({ $login }):
 reset-done-password = Temporary password of { $name } ({ $login }):
 reset-done-instructions = Hand it over in person: it will not be shown again. Their sessions have been closed; at their next sign-in they will choose a new password.
 reset-back = Back to accounts
+
+setup-title = Setup
+setup-intro = Welcome to Préau. Name the collectivité and create the first collectivité administrator account. This link works once.
+setup-collectivite = Name of the collectivité
+setup-collectivite-hint = For example: Département de la Gironde
+setup-first-name = First name
+setup-last-name = Last name
+setup-email = E-mail address (optional)
+setup-submit = Create the administrator account
+setup-invalid-link = This setup link is not valid: it has been used or has expired. Ask for a new one with the command "preau admin setup-link".
+setup-name-required = The name of the collectivité, the first name and the last name are required.
+account-roles = Roles

@@ -124,3 +124,15 @@ reset-done-code = Nouveau code d'activation de { $name } ({ $login }) :
 reset-done-password = Mot de passe provisoire de { $name } ({ $login }) :
 reset-done-instructions = Remettez-le en main propre, il ne sera plus affiché. Ses sessions ont été fermées ; à sa prochaine connexion, la personne choisira un nouveau mot de passe.
 reset-back = Retour aux comptes
+
+setup-title = Installation
+setup-intro = Bienvenue dans Préau. Nommez la collectivité et créez le premier compte d'administrateur de la collectivité. Ce lien ne sert qu'une fois.
+setup-collectivite = Nom de la collectivité
+setup-collectivite-hint = Par exemple : Département de la Gironde
+setup-first-name = Prénom
+setup-last-name = Nom
+setup-email = Adresse électronique (facultative)
+setup-submit = Créer le compte administrateur
+setup-invalid-link = Ce lien d'installation n'est pas valide : il a déjà servi ou il a expiré. Demandez-en un nouveau avec la commande « preau admin setup-link ».
+setup-name-required = Le nom de la collectivité, le prénom et le nom sont obligatoires.
+account-roles = Rôles

@@ -5,5 +5,6 @@ pub mod client;
 pub mod login;
 pub mod password;
 pub mod reset;
+pub mod setup;
 pub mod throttle;
 pub mod token;

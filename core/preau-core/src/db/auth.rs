@@ -388,6 +388,88 @@ impl Db {
         Ok(())
     }
 
+    /// Stores a single-use token (by digest) for `purpose` (`setup`, `password_reset`).
+    pub async fn create_one_time_token(
+        &self,
+        purpose: &str,
+        user_id: Option<&str>,
+        digest: &str,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query(
+                "INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(digest).bind(purpose).bind(user_id).bind(now_ms).bind(expires_at)
+            .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Whether a token is usable now (exists for `purpose`, unused, unexpired), without using it.
+    pub async fn one_time_token_valid(
+        &self,
+        purpose: &str,
+        digest: &str,
+        now_ms: i64,
+    ) -> DbResult<bool> {
+        let n: i64 = run!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(digest).bind(purpose).bind(now_ms)
+            .fetch_one(pool).await?
+        });
+        Ok(n > 0)
+    }
+
+    /// Uses a token, atomically: `Some(user_id)` the first time it is presented while valid, `None`
+    /// afterwards or when unknown or expired.
+    pub async fn consume_one_time_token(
+        &self,
+        purpose: &str,
+        digest: &str,
+        now_ms: i64,
+    ) -> DbResult<Option<Option<String>>> {
+        Ok(run!(self, pool => {
+            sqlx::query_scalar(
+                "UPDATE one_time_tokens SET used_at = $3 \
+                 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id",
+            )
+            .bind(digest).bind(purpose).bind(now_ms)
+            .fetch_optional(pool).await?
+        }))
+    }
+
+    /// Withdraws the unused tokens of `purpose` (a new setup link replaces the previous ones).
+    pub async fn revoke_one_time_tokens(&self, purpose: &str) -> DbResult<u64> {
+        Ok(run!(self, pool => {
+            sqlx::query("DELETE FROM one_time_tokens WHERE purpose = $1 AND used_at IS NULL")
+                .bind(purpose).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes one-time tokens that were used or have expired.
+    pub async fn purge_one_time_tokens(&self, now_ms: i64) -> DbResult<u64> {
+        Ok(run!(self, pool => {
+            sqlx::query("DELETE FROM one_time_tokens WHERE used_at IS NOT NULL OR expires_at <= $1")
+                .bind(now_ms).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// Whether the collectivité has an administrator (else the instance awaits its setup).
+    pub async fn has_collectivite_admin(&self) -> DbResult<bool> {
+        let n: i64 = run!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM role_assignments r JOIN users u ON u.id = r.user_id \
+                 WHERE r.role = 'admin_collectivite' AND u.state = 'active'",
+            )
+            .fetch_one(pool).await?
+        });
+        Ok(n > 0)
+    }
+
     /// Records a connection trace.
     pub async fn record_trace(&self, t: &Trace<'_>) -> DbResult<()> {
         run!(self, pool => {

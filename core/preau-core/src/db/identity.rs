@@ -886,6 +886,15 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes the accounts that departed before `before_ms` (CNIL: within three months), with
+    /// everything the core holds about them; their logins stay issued. Returns how many.
+    pub async fn purge_departed_users(&self, before_ms: i64) -> DbResult<u64> {
+        Ok(run!(self, pool => {
+            sqlx::query("DELETE FROM users WHERE state = 'departed' AND departed_at < $1")
+                .bind(before_ms).execute(pool).await?.rows_affected()
+        }))
+    }
+
     /// The account with this login.
     pub async fn user_by_login(&self, login: &str) -> DbResult<Option<User>> {
         Ok(run!(self, pool => {

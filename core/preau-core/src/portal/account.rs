@@ -10,7 +10,7 @@ use chrono::TimeZone;
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::frame::{Frame, cookie, render};
+use super::frame::{Frame, cookie, render, role_label};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::login::Empty;
 use super::session::{CsrfForm, SignedIn, SignedInAny, Visitor, safe_return};
@@ -30,6 +30,7 @@ struct AccountPage {
     login: String,
     email: String,
     attachments: Vec<String>,
+    roles: Vec<String>,
     sessions: Vec<SessionLine>,
 }
 
@@ -69,6 +70,14 @@ async fn account_page(
                 tr.t(&format!("profile-{}", a.profile.as_str()))
             )
         })
+        .collect();
+    let roles = state
+        .db
+        .roles_of(id)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|r| role_label(&tr, &r))
         .collect();
     let tz = state.clock.tz();
     let format = |ms: i64| {
@@ -118,6 +127,7 @@ async fn account_page(
         login: account.login,
         email: account.email.unwrap_or_else(|| tr.t("account-no-email")),
         attachments,
+        roles,
         sessions,
     };
     Ok(render(&page, status, vec![], tr)?.into_response())

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::error::PageError;
-use super::frame::{Frame, render};
+use super::frame::{Frame, render, role_label};
 use super::session::SignedIn;
 use crate::api::AppState;
 use crate::calendar::school_year_id;
@@ -60,13 +60,7 @@ pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Respo
         .await
         .map_err(db_err)?
         .into_iter()
-        .map(|r| {
-            let label = tr.t(&format!("role-{}", r.role.as_str()));
-            match r.uai {
-                Some(uai) => format!("{label} ({uai})"),
-                None => label,
-            }
-        })
+        .map(|r| role_label(&tr, &r))
         .collect();
     let classes = state
         .db

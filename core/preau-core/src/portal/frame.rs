@@ -195,3 +195,12 @@ impl Frame {
         })
     }
 }
+
+/// How a role reads in the portal: "Administrateur ENT (0750652B)".
+pub fn role_label(tr: &Tr, role: &crate::db::identity::RoleView) -> String {
+    let label = tr.t(&format!("role-{}", role.role.as_str()));
+    match &role.uai {
+        Some(uai) => format!("{label} ({uai})"),
+        None => label,
+    }
+}

@@ -12,6 +12,7 @@ pub mod i18n;
 mod legal;
 mod login;
 pub mod session;
+mod setup;
 
 use axum::Router;
 use axum::http::header;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/mon-compte/sessions", post(account::close_others))
         .route("/langue", post(account::language))
         .route("/etablissement", post(account::switch_establishment))
+        .route("/installation", get(setup::form).post(setup::submit))
         .route("/mentions-legales", get(legal::legal))
         .route("/donnees-personnelles", get(legal::privacy))
         .route("/accessibilite", get(legal::accessibility))
