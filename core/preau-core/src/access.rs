@@ -31,14 +31,11 @@ impl Access {
     pub async fn load(db: &Db, user_id: &str) -> DbResult<Access> {
         let attachments = db.attachments_of(user_id).await?;
         let roles = db.roles_of(user_id).await?;
-        let mut admin_of = Vec::new();
-        for r in roles.iter().filter(|r| r.role == Role::AdminLocal) {
-            if let Some(uai) = &r.uai
-                && let Some(e) = db.establishment(uai).await?
-            {
-                admin_of.push(e.id);
-            }
-        }
+        let admin_of = roles
+            .iter()
+            .filter(|r| r.role == Role::AdminLocal)
+            .filter_map(|r| r.establishment_id.clone())
+            .collect();
         Ok(Access {
             attachments,
             roles,

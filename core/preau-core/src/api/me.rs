@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{ApiError, AppState, CurrentUser};
 use crate::calendar::school_year_id;
 use crate::db::identity::{AttachmentView, Child, ClassGroupRef, RoleView, TeachingAssignment};
+use crate::identity::Profile;
 
 /// The answer of `/api/v1/me`.
 #[derive(Debug, Serialize)]
@@ -33,13 +34,31 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
     let year = school_year_id(state.clock.today());
+    let attachments = state.db.attachments_of(&account.id).await?;
+    // Only ask what the person's profiles can have (a parent has no teaching, a teacher no class).
+    let has = |p: Profile| attachments.iter().any(|a| a.profile == p);
+    let classes = if has(Profile::Eleve) {
+        state.db.class_groups_of(&account.id, &year).await?
+    } else {
+        Vec::new()
+    };
+    let teaching_assignments = if has(Profile::Enseignant) {
+        state.db.teaching_assignments_of(&account.id, &year).await?
+    } else {
+        Vec::new()
+    };
+    let children = if has(Profile::Parent) {
+        state.db.children_of(&account.id, &year).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(Me {
         display_name: account.display_name(),
-        attachments: state.db.attachments_of(&account.id).await?,
         roles: state.db.roles_of(&account.id).await?,
-        classes: state.db.class_groups_of(&account.id, &year).await?,
-        teaching_assignments: state.db.teaching_assignments_of(&account.id, &year).await?,
-        children: state.db.children_of(&account.id, &year).await?,
+        attachments,
+        classes,
+        teaching_assignments,
+        children,
         school_year: year,
         id: account.id,
         login: account.login,

@@ -119,6 +119,9 @@ pub struct Function {
 pub struct RoleView {
     pub role: Role,
     pub uai: Option<Uai>,
+    /// The establishment's id, for a local admin (not part of the API's answer).
+    #[serde(skip)]
+    pub establishment_id: Option<String>,
 }
 
 /// Whether a class-group is a class or a group.
@@ -805,6 +808,8 @@ struct AttachmentRow {
     establishment_name: String,
     profile: String,
     national_code: Option<String>,
+    function_code: Option<String>,
+    function_label: Option<String>,
 }
 
 impl Db {
@@ -908,59 +913,57 @@ impl Db {
 
     /// A person's attachments, with their functions, by establishment and profile.
     pub async fn attachments_of(&self, user_id: &str) -> DbResult<Vec<AttachmentView>> {
-        let (rows, functions): (Vec<AttachmentRow>, Vec<(String, String, String)>) = run!(self, pool => {
-            let rows = sqlx::query_as(
-                "SELECT a.id, a.establishment_id, e.uai, e.name AS establishment_name, a.profile, a.national_code \
+        // One query: attachments with their functions (one row per function, or one without).
+        let rows: Vec<AttachmentRow> = run!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, a.establishment_id, e.uai, e.name AS establishment_name, a.profile, a.national_code, \
+                 f.code AS function_code, f.label AS function_label \
                  FROM attachments a JOIN establishments e ON e.id = a.establishment_id \
-                 WHERE a.user_id = $1 ORDER BY e.uai, a.profile",
+                 LEFT JOIN attachment_functions f ON f.attachment_id = a.id \
+                 WHERE a.user_id = $1 ORDER BY e.uai, a.profile, f.code",
             )
             .bind(user_id)
-            .fetch_all(pool).await?;
-            let functions = sqlx::query_as(
-                "SELECT f.attachment_id, f.code, f.label FROM attachment_functions f \
-                 JOIN attachments a ON a.id = f.attachment_id WHERE a.user_id = $1 ORDER BY f.code",
-            )
-            .bind(user_id)
-            .fetch_all(pool).await?;
-            (rows, functions)
+            .fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|r| {
-                Ok(AttachmentView {
-                    functions: functions
-                        .iter()
-                        .filter(|(a, _, _)| *a == r.id)
-                        .map(|(_, code, label)| Function {
-                            code: code.clone(),
-                            label: label.clone(),
-                        })
-                        .collect(),
-                    uai: Uai::parse(&r.uai).map_err(invalid)?,
-                    profile: r.profile.parse().map_err(invalid)?,
-                    id: r.id,
-                    establishment_id: r.establishment_id,
-                    establishment_name: r.establishment_name,
-                    national_code: r.national_code,
-                })
-            })
-            .collect()
+        let mut out: Vec<AttachmentView> = Vec::new();
+        for r in rows {
+            let function = match (r.function_code, r.function_label) {
+                (Some(code), Some(label)) => Some(Function { code, label }),
+                _ => None,
+            };
+            if let Some(last) = out.last_mut().filter(|a| a.id == r.id) {
+                last.functions.extend(function);
+                continue;
+            }
+            out.push(AttachmentView {
+                functions: function.into_iter().collect(),
+                uai: Uai::parse(&r.uai).map_err(invalid)?,
+                profile: r.profile.parse().map_err(invalid)?,
+                id: r.id,
+                establishment_id: r.establishment_id,
+                establishment_name: r.establishment_name,
+                national_code: r.national_code,
+            });
+        }
+        Ok(out)
     }
 
     /// A person's roles.
     pub async fn roles_of(&self, user_id: &str) -> DbResult<Vec<RoleView>> {
-        let rows: Vec<(String, Option<String>)> = run!(self, pool => {
+        let rows: Vec<(String, Option<String>, Option<String>)> = run!(self, pool => {
             sqlx::query_as(
-                "SELECT r.role, e.uai FROM role_assignments r LEFT JOIN establishments e ON e.id = r.establishment_id \
+                "SELECT r.role, e.uai, e.id FROM role_assignments r LEFT JOIN establishments e ON e.id = r.establishment_id \
                  WHERE r.user_id = $1 ORDER BY r.role, e.uai",
             )
             .bind(user_id)
             .fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(role, uai)| {
+            .map(|(role, uai, establishment_id)| {
                 Ok(RoleView {
                     role: role.parse().map_err(invalid)?,
                     uai: uai.map(|u| Uai::parse(&u)).transpose().map_err(invalid)?,
+                    establishment_id,
                 })
             })
             .collect()
@@ -1108,6 +1111,7 @@ impl Db {
 
     /// A parent's children, with where each is a student and their classes of `school_year_id`.
     pub async fn children_of(&self, parent_id: &str, school_year_id: &str) -> DbResult<Vec<Child>> {
+        /// A child, with one of their student attachments (or none): one row per school.
         #[derive(FromRow)]
         struct Row {
             id: String,
@@ -1116,28 +1120,23 @@ impl Db {
             last_name: String,
             legal_guardian: bool,
             relationship: String,
+            uai: Option<String>,
+            establishment_name: Option<String>,
         }
-        /// `(student_id, uai, establishment name)`.
-        type SchoolRow = (String, String, String);
         #[derive(FromRow)]
         struct ClassRow {
             student_id: String,
             #[sqlx(flatten)]
             class: ClassGroupRefRow,
         }
-        let (children, schools, classes): (Vec<Row>, Vec<SchoolRow>, Vec<ClassRow>) = run!(self, pool => {
-            let children = sqlx::query_as(
-                "SELECT u.id, u.login, u.first_name, u.last_name, f.legal_guardian, f.relationship \
+        let (rows, classes): (Vec<Row>, Vec<ClassRow>) = run!(self, pool => {
+            let rows = sqlx::query_as(
+                "SELECT u.id, u.login, u.first_name, u.last_name, f.legal_guardian, f.relationship, \
+                 e.uai, e.name AS establishment_name \
                  FROM family_links f JOIN users u ON u.id = f.student_id \
-                 WHERE f.parent_id = $1 ORDER BY u.sort_key, u.id",
-            )
-            .bind(parent_id)
-            .fetch_all(pool).await?;
-            let schools = sqlx::query_as(
-                "SELECT a.user_id, e.uai, e.name FROM family_links f \
-                 JOIN attachments a ON a.user_id = f.student_id AND a.profile = 'eleve' \
-                 JOIN establishments e ON e.id = a.establishment_id \
-                 WHERE f.parent_id = $1 ORDER BY e.uai",
+                 LEFT JOIN attachments a ON a.user_id = f.student_id AND a.profile = 'eleve' \
+                 LEFT JOIN establishments e ON e.id = a.establishment_id \
+                 WHERE f.parent_id = $1 ORDER BY u.sort_key, u.id, e.uai",
             )
             .bind(parent_id)
             .fetch_all(pool).await?;
@@ -1150,40 +1149,43 @@ impl Db {
             )
             .bind(parent_id).bind(school_year_id)
             .fetch_all(pool).await?;
-            (children, schools, classes)
+            (rows, classes)
         });
         let classes = classes
             .into_iter()
             .map(|r| Ok((r.student_id, ClassGroupRef::try_from(r.class)?)))
             .collect::<DbResult<Vec<_>>>()?;
-        let mut out = Vec::with_capacity(children.len());
-        for c in children {
-            let attachments = schools
-                .iter()
-                .filter(|(student, _, _)| *student == c.id)
-                .map(|(_, uai, name)| {
-                    let uai = Uai::parse(uai).map_err(invalid)?;
-                    Ok(ChildAttachment {
+        let mut out: Vec<Child> = Vec::new();
+        for r in rows {
+            let school = match (r.uai, r.establishment_name) {
+                (Some(uai), Some(name)) => {
+                    let uai = Uai::parse(&uai).map_err(invalid)?;
+                    Some(ChildAttachment {
                         classes: classes
                             .iter()
-                            .filter(|(student, g)| *student == c.id && g.uai == uai)
+                            .filter(|(student, g)| *student == r.id && g.uai == uai)
                             .map(|(_, g)| g.clone())
                             .collect(),
                         uai,
-                        establishment_name: name.clone(),
+                        establishment_name: name,
                     })
-                })
-                .collect::<DbResult<Vec<_>>>()?;
+                }
+                _ => None,
+            };
+            if let Some(last) = out.last_mut().filter(|c| c.user.id == r.id) {
+                last.attachments.extend(school);
+                continue;
+            }
             out.push(Child {
                 user: UserSummary {
-                    id: c.id,
-                    login: c.login,
-                    first_name: c.first_name,
-                    last_name: c.last_name,
+                    id: r.id,
+                    login: r.login,
+                    first_name: r.first_name,
+                    last_name: r.last_name,
                 },
-                legal_guardian: c.legal_guardian,
-                relationship: Relationship::try_from(c.relationship)?,
-                attachments,
+                legal_guardian: r.legal_guardian,
+                relationship: Relationship::try_from(r.relationship)?,
+                attachments: school.into_iter().collect(),
             });
         }
         Ok(out)

@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 use super::error::PageError;
 use super::frame::{Frame, render, role_label};
 use super::session::SignedIn;
+use crate::access::Access;
 use crate::api::AppState;
 use crate::calendar::school_year_id;
+use crate::identity::Profile;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -36,15 +38,9 @@ pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Respo
     let db_err = |e| PageError::from_db(e, tr.lang);
     let id = &user.session.user_id;
     let year = school_year_id(state.clock.today());
-    let account = state
-        .db
-        .user(id)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| PageError::forbidden(tr.lang))?;
-    let attachments = state.db.attachments_of(id).await.map_err(db_err)?;
+    let access = Access::load(&state.db, id).await.map_err(db_err)?;
     let mut establishments: Vec<String> = Vec::new();
-    for a in &attachments {
+    for a in &access.attachments {
         let profile = tr.t(&format!("profile-{}", a.profile.as_str()));
         match establishments
             .iter_mut()
@@ -54,72 +50,72 @@ pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Respo
             None => establishments.push(format!("{} — {profile}", a.establishment_name)),
         }
     }
-    let roles = state
-        .db
-        .roles_of(id)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|r| role_label(&tr, &r))
-        .collect();
-    let classes = state
-        .db
-        .class_groups_of(id, &year)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    let teaching = state
-        .db
-        .teaching_assignments_of(id, &year)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|t| format!("{} — {}", t.class_group.name, t.subject.label))
-        .collect();
-    let children = state
-        .db
-        .children_of(id, &year)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|c| ChildCard {
-            name: format!("{} {}", c.user.first_name, c.user.last_name),
-            lines: c
-                .attachments
-                .iter()
-                .map(|a| {
-                    let classes: Vec<&str> = a.classes.iter().map(|g| g.name.as_str()).collect();
-                    if classes.is_empty() {
-                        tr.t_with(
-                            "dashboard-child-no-class",
-                            &[("establishment", &a.establishment_name)],
-                        )
-                    } else {
-                        tr.t_with(
-                            "dashboard-child-in",
-                            &[
-                                ("class", &classes.join(", ")),
-                                ("establishment", &a.establishment_name),
-                            ],
-                        )
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let frame = Frame::signed_in(
+    let roles = access.roles.iter().map(|r| role_label(&tr, r)).collect();
+    // Only ask what the person's profiles can have (a parent has no teaching, a teacher no class).
+    let has = |p: Profile| access.attachments.iter().any(|a| a.profile == p);
+    let classes = if has(Profile::Eleve) {
+        state.db.class_groups_of(id, &year).await.map_err(db_err)?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .map(|c| c.name)
+    .collect();
+    let teaching = if has(Profile::Enseignant) {
+        state
+            .db
+            .teaching_assignments_of(id, &year)
+            .await
+            .map_err(db_err)?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .map(|t| format!("{} — {}", t.class_group.name, t.subject.label))
+    .collect();
+    let children = if has(Profile::Parent) {
+        state.db.children_of(id, &year).await.map_err(db_err)?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .map(|c| ChildCard {
+        name: format!("{} {}", c.user.first_name, c.user.last_name),
+        lines: c
+            .attachments
+            .iter()
+            .map(|a| {
+                let classes: Vec<&str> = a.classes.iter().map(|g| g.name.as_str()).collect();
+                if classes.is_empty() {
+                    tr.t_with(
+                        "dashboard-child-no-class",
+                        &[("establishment", &a.establishment_name)],
+                    )
+                } else {
+                    tr.t_with(
+                        "dashboard-child-in",
+                        &[
+                            ("class", &classes.join(", ")),
+                            ("establishment", &a.establishment_name),
+                        ],
+                    )
+                }
+            })
+            .collect(),
+    })
+    .collect();
+    let frame = Frame::signed_in_with(
         &state,
         &user.visitor,
         &user.session,
+        &access,
         &tr.t("dashboard-title"),
         "home",
     )
     .await?;
     let page = DashboardPage {
         frame,
-        hello: tr.t_with("dashboard-hello", &[("name", &account.first_name)]),
+        hello: tr.t_with("dashboard-hello", &[("name", &user.session.first_name)]),
         establishments,
         roles,
         classes,

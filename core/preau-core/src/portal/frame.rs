@@ -153,17 +153,23 @@ impl Frame {
         title: &str,
         section: &'static str,
     ) -> Result<Frame, PageError> {
-        let lang = visitor.tr.lang;
-        let db_err = |e| PageError::from_db(e, lang);
-        let user = state
-            .db
-            .user(&session.user_id)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| PageError::forbidden(lang))?;
         let access = Access::load(&state.db, &session.user_id)
             .await
-            .map_err(db_err)?;
+            .map_err(|e| PageError::from_db(e, visitor.tr.lang))?;
+        Frame::signed_in_with(state, visitor, session, &access, title, section).await
+    }
+
+    /// The same, for a page that has loaded the person's [`Access`] already.
+    pub async fn signed_in_with(
+        state: &AppState,
+        visitor: &Visitor,
+        session: &SessionRow,
+        access: &Access,
+        title: &str,
+        section: &'static str,
+    ) -> Result<Frame, PageError> {
+        let lang = visitor.tr.lang;
+        let db_err = |e| PageError::from_db(e, lang);
         let mut establishments: Vec<EstablishmentChoice> = Vec::new();
         for a in &access.attachments {
             if !establishments.iter().any(|e| e.uai == a.uai.as_str()) {
@@ -176,7 +182,7 @@ impl Frame {
             }
         }
         let accounts_link = match &session.establishment_id {
-            Some(e) => reset_scope(&state.db, &access, &session.user_id, e)
+            Some(e) => reset_scope(&state.db, access, &session.user_id, e)
                 .await
                 .map_err(db_err)?
                 .is_some(),
@@ -188,7 +194,7 @@ impl Frame {
             path: visitor.path.clone(),
             section,
             user: Some(FrameUser {
-                display_name: user.display_name(),
+                display_name: format!("{} {}", session.first_name, session.last_name),
                 establishments,
             }),
             ..Frame::bare(visitor.tr, title)
