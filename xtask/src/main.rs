@@ -15,6 +15,9 @@ use anyhow::{Context, Result, bail};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const TEST_DB_ENV: &str = "PREAU_TEST_DATABASE_URL";
+const TEST_PYTHON_ENV: &str = "PREAU_TEST_PYTHON";
+/// The Python test peers, pinned: aiosmtpd is the SMTP server the mail tests deliver to.
+const PYTHON_PEERS: &[&str] = &["aiosmtpd==1.4.6"];
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -92,16 +95,23 @@ fn test() -> Result<()> {
     // The end-to-end tests start the debug binary.
     run(cargo().args(["build", "--package", "preau-core", "--bin", "preau"]))?;
 
+    let python = ensure_python_venv()?;
     eprintln!("== suite on SQLite ==");
     let mut total = run_tests(
         cargo()
             .args(["test", "--workspace"])
-            .env_remove(TEST_DB_ENV),
+            .env_remove(TEST_DB_ENV)
+            .env(TEST_PYTHON_ENV, &python),
     )?;
     match env::var(TEST_DB_ENV) {
         Ok(url) if !url.trim().is_empty() => {
             eprintln!("== suite on PostgreSQL ({TEST_DB_ENV}) ==");
-            let pg = run_tests(cargo().args(["test", "--workspace"]).env(TEST_DB_ENV, url))?;
+            let pg = run_tests(
+                cargo()
+                    .args(["test", "--workspace"])
+                    .env(TEST_DB_ENV, url)
+                    .env(TEST_PYTHON_ENV, &python),
+            )?;
             total = (total.0 + pg.0, total.1 + pg.1);
         }
         _ => eprintln!("{TEST_DB_ENV} is not set: PostgreSQL run skipped"),
@@ -153,6 +163,43 @@ fn run_tests(cmd: &mut Command) -> Result<(u64, u64)> {
         bail!("{} failed ({status})", describe(cmd));
     }
     Ok((passed, failed))
+}
+
+/// Creates `target/test-venv` with the Python test peers when missing; returns its interpreter.
+fn ensure_python_venv() -> Result<PathBuf> {
+    let venv = Path::new("target/test-venv");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".peers");
+    let wanted = PYTHON_PEERS.join("\n");
+    // Absolute, but not canonical: resolving the symlink would leave the virtual environment.
+    let absolute = env::current_dir()?.join(&python);
+    if std::fs::read_to_string(&ready).is_ok_and(|have| have == wanted) && python.exists() {
+        return Ok(absolute);
+    }
+    if !on_path("python3") {
+        ensure_debian_packages(&[("python3", "python3")])?;
+    }
+    let created = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv)
+        .status();
+    if !created.is_ok_and(|s| s.success()) {
+        ensure_debian_packages(&[("python3", "python3-venv")])?;
+        run(Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(venv))?;
+    }
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PYTHON_PEERS))?;
+    std::fs::write(&ready, wanted)?;
+    Ok(absolute)
 }
 
 /// Installs the WebAssembly target plugins are built for, when missing.

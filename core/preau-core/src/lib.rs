@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod identity;
+pub mod mail;
 pub mod maintenance;
 
 pub mod portal;

@@ -428,6 +428,19 @@ impl Db {
         Ok(n > 0)
     }
 
+    /// The account a token was issued for (used or not).
+    pub async fn one_time_token_user(
+        &self,
+        purpose: &str,
+        digest: &str,
+    ) -> DbResult<Option<String>> {
+        let user: Option<Option<String>> = run!(self, pool => {
+            sqlx::query_scalar("SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2")
+                .bind(digest).bind(purpose).fetch_optional(pool).await?
+        });
+        Ok(user.flatten())
+    }
+
     /// Uses a token, atomically: `Some(user_id)` the first time it is presented while valid, `None`
     /// afterwards or when unknown or expired.
     pub async fn consume_one_time_token(
@@ -459,6 +472,23 @@ impl Db {
         Ok(run!(self, pool => {
             sqlx::query("DELETE FROM one_time_tokens WHERE used_at IS NOT NULL OR expires_at <= $1")
                 .bind(now_ms).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// The active accounts with this e-mail address (case-insensitive): `(id, login, first name,
+    /// last name)`. A parent may have one address for several accounts.
+    pub async fn accounts_with_email(
+        &self,
+        email: &str,
+    ) -> DbResult<Vec<(String, String, String, String)>> {
+        let email = email.trim().to_lowercase();
+        Ok(run!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, login, first_name, last_name FROM users \
+                 WHERE LOWER(email) = $1 AND state = 'active' ORDER BY login",
+            )
+            .bind(&email)
+            .fetch_all(pool).await?
         }))
     }
 

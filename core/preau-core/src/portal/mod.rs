@@ -11,6 +11,7 @@ mod frame;
 pub mod i18n;
 mod legal;
 mod login;
+mod recovery;
 pub mod session;
 mod setup;
 
@@ -40,6 +41,18 @@ pub fn routes() -> Router<AppState> {
         .route("/langue", post(account::language))
         .route("/etablissement", post(account::switch_establishment))
         .route("/installation", get(setup::form).post(setup::submit))
+        .route(
+            "/mot-de-passe-oublie",
+            get(recovery::password_form).post(recovery::password_request),
+        )
+        .route(
+            "/mot-de-passe-oublie/nouveau",
+            get(recovery::new_password_form).post(recovery::new_password),
+        )
+        .route(
+            "/identifiant-oublie",
+            get(recovery::login_form).post(recovery::login_request),
+        )
         .route("/mentions-legales", get(legal::legal))
         .route("/donnees-personnelles", get(legal::privacy))
         .route("/accessibilite", get(legal::accessibility))
