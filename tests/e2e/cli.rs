@@ -48,3 +48,41 @@ fn migrate_creates_the_sqlite_database_in_the_data_directory() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_new_charter_is_published_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("instance");
+    let fr = dir.path().join("charte.fr.txt");
+    let en = dir.path().join("charte.en.txt");
+    std::fs::write(&fr, "Charte, version 2.\n\nDeuxième paragraphe.").expect("write");
+    std::fs::write(&en, "Terms, version 2.").expect("write");
+    let out = output(
+        preau()
+            .args(["admin", "publish-charter", "--fr"])
+            .arg(&fr)
+            .arg("--en")
+            .arg(&en)
+            .arg("--data")
+            .arg(&data),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("version 2"));
+    // An empty text is refused, with the file named.
+    std::fs::write(&en, "  \n").expect("write");
+    let out = output(
+        preau()
+            .args(["admin", "publish-charter", "--fr"])
+            .arg(&fr)
+            .arg("--en")
+            .arg(&en)
+            .arg("--data")
+            .arg(&data),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("charte.en.txt"));
+}

@@ -50,6 +50,43 @@ enum AdminCommand {
     /// Prints a new single-use setup link (valid 24 hours) that creates a collectivité
     /// administrator; the previous unused links stop working.
     SetupLink,
+    /// Publishes a new version of the charter (plain text, paragraphs separated by blank lines);
+    /// everyone accepts it again at their next visit.
+    PublishCharter {
+        /// The French text.
+        #[arg(long, value_name = "FILE")]
+        fr: PathBuf,
+        /// The English text.
+        #[arg(long, value_name = "FILE")]
+        en: PathBuf,
+    },
+}
+
+/// Largest charter text accepted.
+const MAX_CHARTER_BYTES: u64 = 64 * 1024;
+
+fn read_charter(path: &std::path::Path) -> Result<String> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("lecture impossible / cannot read {}", path.display()))?
+        .len();
+    if size > MAX_CHARTER_BYTES {
+        bail!(
+            "{} dépasse {} Kio / is larger than {} KiB",
+            path.display(),
+            MAX_CHARTER_BYTES / 1024,
+            MAX_CHARTER_BYTES / 1024
+        );
+    }
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{} n'est pas un texte UTF-8 / is not UTF-8 text",
+            path.display()
+        )
+    })?;
+    if text.trim().is_empty() {
+        bail!("{} est vide / is empty", path.display());
+    }
+    Ok(text)
 }
 
 #[derive(Args)]
@@ -113,6 +150,19 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
+        Command::Admin(AdminCommand::PublishCharter { fr, en }) => {
+            let (fr, en) = (read_charter(&fr)?, read_charter(&en)?);
+            let db = open_database(&config).await?;
+            let version = db
+                .publish_charter(&fr, &en, config.clock().now_ms())
+                .await?;
+            println!(
+                "Charte publiée, version {version} : chacun l'acceptera à sa prochaine visite. / \
+                 Charter published, version {version}: everyone accepts it at their next visit."
+            );
+            db.close().await;
+            Ok(())
+        }
         Command::Admin(AdminCommand::SetupLink) => {
             let db = open_database(&config).await?;
             if db.has_collectivite_admin().await? {

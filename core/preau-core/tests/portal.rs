@@ -480,3 +480,104 @@ async fn bad_input_gets_a_page_never_a_500() {
         answer.body
     );
 }
+
+#[tokio::test]
+async fn first_connection_with_the_activation_code() {
+    let w = world().await;
+    let code = preau_core::identity::ActivationCode::generate();
+    let mut tx = w.t.db.begin(0).await.expect("begin");
+    let pending = tx
+        .create_user(&NewUser {
+            first_name: "Léon".into(),
+            last_name: "Petit".into(),
+            activation_code: Some(code.clone()),
+            ..NewUser::default()
+        })
+        .await
+        .expect("pending account");
+    tx.commit().await.expect("commit");
+    // Before activation, the password login does not work.
+    let page = send(&w.app, get("/premiere-connexion", "")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Charte d&#39;utilisation") && page.body.contains("Version 1"));
+    let pre = cookie_value(&page.cookies, "preau_csrf").expect("csrf cookie");
+    let jar = format!("preau_csrf={pre}");
+    let activate = |code: &str, password: &str, accept: bool| {
+        format!(
+            "_csrf={pre}&login=leon.petit&code={code}&password={password}&confirm={password}{}",
+            if accept { "&accept=oui" } else { "" }
+        )
+    };
+    let wrong = send(
+        &w.app,
+        post(
+            "/premiere-connexion",
+            &jar,
+            &activate("ABCDEFGH", "Cartable-42", true),
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("code d&#39;activation incorrect"),
+        "{}",
+        wrong.body
+    );
+    let weak = send(
+        &w.app,
+        post(
+            "/premiere-connexion",
+            &jar,
+            &activate(code.as_str(), "court", true),
+        ),
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let no_charter = send(
+        &w.app,
+        post(
+            "/premiere-connexion",
+            &jar,
+            &activate(code.as_str(), "Cartable-42", false),
+        ),
+    )
+    .await;
+    assert_eq!(no_charter.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_charter.body.contains("accepter la charte"));
+    // Typed in lower case with a hyphen, the code still works; the person is signed in.
+    let typed = format!(
+        "{}-{}",
+        &code.as_str()[..4].to_lowercase(),
+        &code.as_str()[4..]
+    );
+    let done = send(
+        &w.app,
+        post(
+            "/premiere-connexion",
+            &jar,
+            &activate(&typed, "Cartable-42", true),
+        ),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let session = cookie_value(&done.cookies, "preau_session").expect("signed in");
+    let home = send(&w.app, get("/", &format!("preau_session={session}"))).await;
+    assert_eq!(
+        home.status,
+        StatusCode::OK,
+        "charter accepted at activation: no detour"
+    );
+    // The code worked once.
+    let again = send(
+        &w.app,
+        post(
+            "/premiere-connexion",
+            &jar,
+            &activate(code.as_str(), "Cartable-43", true),
+        ),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    let traces = w.t.db.traces_of(&pending.id, 5).await.expect("traces");
+    assert!(traces.iter().any(|t| t.event == "activation"));
+}

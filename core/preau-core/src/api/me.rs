@@ -28,41 +28,39 @@ pub struct Me {
 
 /// Handler of `GET /api/v1/me`.
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Me>, ApiError> {
-    let account = state
-        .db
-        .user(&user.user_id)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
     let year = school_year_id(state.clock.today());
-    let attachments = state.db.attachments_of(&account.id).await?;
+    let attachments = state.db.attachments_of(&user.user_id).await?;
     // Only ask what the person's profiles can have (a parent has no teaching, a teacher no class).
     let has = |p: Profile| attachments.iter().any(|a| a.profile == p);
     let classes = if has(Profile::Eleve) {
-        state.db.class_groups_of(&account.id, &year).await?
+        state.db.class_groups_of(&user.user_id, &year).await?
     } else {
         Vec::new()
     };
     let teaching_assignments = if has(Profile::Enseignant) {
-        state.db.teaching_assignments_of(&account.id, &year).await?
+        state
+            .db
+            .teaching_assignments_of(&user.user_id, &year)
+            .await?
     } else {
         Vec::new()
     };
     let children = if has(Profile::Parent) {
-        state.db.children_of(&account.id, &year).await?
+        state.db.children_of(&user.user_id, &year).await?
     } else {
         Vec::new()
     };
     Ok(Json(Me {
-        display_name: account.display_name(),
-        roles: state.db.roles_of(&account.id).await?,
+        display_name: format!("{} {}", user.first_name, user.last_name),
+        roles: state.db.roles_of(&user.user_id).await?,
         attachments,
         classes,
         teaching_assignments,
         children,
         school_year: year,
-        id: account.id,
-        login: account.login,
-        first_name: account.first_name,
-        last_name: account.last_name,
+        id: user.user_id,
+        login: user.login,
+        first_name: user.first_name,
+        last_name: user.last_name,
     }))
 }

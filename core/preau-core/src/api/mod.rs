@@ -41,6 +41,10 @@ pub struct CurrentUser {
     pub kind: SessionKind,
     /// The establishment the session is in (the switcher changes it).
     pub establishment_id: Option<String>,
+    /// The account's login and names, read with the session.
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
 }
 
 /// The name of the session cookie.
@@ -118,6 +122,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             session: digest,
             kind,
             establishment_id: session.establishment_id,
+            login: session.login,
+            first_name: session.first_name,
+            last_name: session.last_name,
         })
     }
 }

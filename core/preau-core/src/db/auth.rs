@@ -56,9 +56,10 @@ pub struct SessionRow {
     /// The charter version the account accepted, and the current one.
     pub charter_version: Option<i64>,
     pub charter_current: Option<i64>,
-    /// The account's names, for the page frame.
+    /// The account's login and names, for the page frame and `/me`.
     pub first_name: String,
     pub last_name: String,
+    pub login: String,
 }
 
 impl SessionRow {
@@ -155,7 +156,7 @@ pub struct ThrottleState {
 const SELECT_SESSION: &str = "SELECT s.id_hash, s.user_id, s.kind, s.csrf_token, s.establishment_id, s.created_at, \
      s.last_seen_at, s.expires_at, s.ip, s.user_agent, u.state AS user_state, \
      u.must_change_password, u.charter_version, (SELECT MAX(version) FROM charters) AS charter_current, \
-     u.first_name, u.last_name \
+     u.first_name, u.last_name, u.login \
      FROM sessions s JOIN users u ON u.id = s.user_id";
 
 impl Db {
