@@ -18,6 +18,24 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+/// Hashes `password` on a blocking thread, off the async executor (argon2 takes tens of
+/// milliseconds by design). `None` if hashing failed.
+pub async fn hash_off_thread(password: &str) -> Option<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash(&password).ok())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Whether `password` matches `stored`, checked on a blocking thread.
+pub async fn verify_off_thread(stored: String, password: &str) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify(&stored, &password))
+        .await
+        .unwrap_or(false)
+}
+
 /// Whether `password` matches the PHC string `stored`. A malformed stored hash never matches.
 pub fn verify(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|h| {

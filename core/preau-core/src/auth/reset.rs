@@ -85,11 +85,9 @@ pub async fn reset_account(
         }
         ResetKind::TemporaryPassword => {
             let temporary = password::generate_temporary();
-            let for_hash = temporary.clone();
-            let hash = tokio::task::spawn_blocking(move || password::hash(&for_hash))
+            let hash = password::hash_off_thread(&temporary)
                 .await
-                .map_err(|e| DbError::Invalid(e.to_string()))?
-                .map_err(|e| DbError::Invalid(e.to_string()))?;
+                .ok_or_else(|| DbError::Invalid("argon2".into()))?;
             db.reset_to_temporary_password(target_id, &hash, now)
                 .await?;
             ResetSecret::TemporaryPassword(temporary)

@@ -173,10 +173,7 @@ pub async fn change_password(
             .await
             .map_err(db_err)?
             .unwrap_or_default();
-        let typed = form.current.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&stored, &typed))
-            .await
-            .unwrap_or(false);
+        let ok = password::verify_off_thread(stored, &form.current).await;
         if !ok {
             errors.push(tr.t("account-password-wrong"));
         }
@@ -197,11 +194,9 @@ pub async fn change_password(
         )
         .await;
     }
-    let typed = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+    let hash = password::hash_off_thread(&form.password)
         .await
-        .map_err(|_| PageError::internal(tr.lang))?
-        .map_err(|_| PageError::internal(tr.lang))?;
+        .ok_or_else(|| PageError::internal(tr.lang))?;
     let now = state.clock.now_ms();
     state
         .db

@@ -3,15 +3,15 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::frame::{Frame, cookie, render};
+use super::frame::{Frame, render, signed_in_redirect};
 use super::i18n::{Lang, Tr};
 use super::session::{CsrfForm, SignedInAny, Visitor};
-use crate::api::{AppState, SESSION_COOKIE};
+use crate::api::AppState;
 use crate::auth::login::{self, LoginError};
 use crate::auth::password;
 use crate::auth::throttle::{self, account_key, address_key};
@@ -175,11 +175,9 @@ pub async fn submit(
         )
         .await;
     }
-    let typed = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+    let hash = password::hash_off_thread(&form.password)
         .await
-        .map_err(|_| PageError::internal(tr.lang))?
-        .map_err(|_| PageError::internal(tr.lang))?;
+        .ok_or_else(|| PageError::internal(tr.lang))?;
     let charter = state.db.current_charter().await.map_err(db_err)?;
     state
         .db
@@ -214,25 +212,12 @@ pub async fn submit(
     )
     .await
     {
-        Ok(logged) => {
-            let max_age = i64::try_from(state.config.sessions.absolute_lifetime.as_secs())
-                .unwrap_or(i64::MAX);
-            let set = cookie(
-                SESSION_COOKIE,
-                logged.token.expose(),
-                Some(max_age),
-                "Lax",
-                visitor.client.https,
-            );
-            Ok((
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, "/".to_string()),
-                    (header::SET_COOKIE, set),
-                ],
-            )
-                .into_response())
-        }
+        Ok(logged) => Ok(signed_in_redirect(
+            &state,
+            &visitor,
+            &logged.token,
+            "/".to_string(),
+        )),
         Err(LoginError::Db(e)) => Err(db_err(e)),
         Err(_) => Err(PageError::redirect("/connexion".into(), tr.lang)),
     }

@@ -210,3 +210,27 @@ pub fn role_label(tr: &Tr, role: &crate::db::identity::RoleView) -> String {
         None => label,
     }
 }
+
+/// The answer to a successful sign-in: the new session's cookie (HttpOnly, SameSite=Lax, Secure
+/// behind https, lasting the session's absolute lifetime) and a redirect to `to`.
+pub fn signed_in_redirect(
+    state: &AppState,
+    visitor: &Visitor,
+    token: &Token,
+    to: String,
+) -> Response {
+    let max_age =
+        i64::try_from(state.config.sessions.absolute_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let set = cookie(
+        crate::api::SESSION_COOKIE,
+        token.expose(),
+        Some(max_age),
+        "Lax",
+        visitor.client.https,
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, to), (header::SET_COOKIE, set)],
+    )
+        .into_response()
+}

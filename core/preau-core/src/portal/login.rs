@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::frame::{Frame, cookie, render};
+use super::frame::{Frame, cookie, render, signed_in_redirect};
 use super::session::{CsrfForm, SignedInAny, Visitor, safe_return};
 use crate::api::{AppState, SESSION_COOKIE};
 use crate::auth::login::{self, LoginError};
@@ -94,25 +94,12 @@ pub async fn submit(
             if let Some(old) = &visitor.session {
                 let _ = state.db.delete_session(&old.user_id, &old.id_hash).await;
             }
-            let max_age = i64::try_from(state.config.sessions.absolute_lifetime.as_secs())
-                .unwrap_or(i64::MAX);
-            let set = cookie(
-                SESSION_COOKIE,
-                logged.token.expose(),
-                Some(max_age),
-                "Lax",
-                visitor.client.https,
-            );
             let to = if logged.must_change_password {
                 "/mon-compte#mot-de-passe".to_string()
             } else {
                 safe_return(&form.suivant)
             };
-            Ok((
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, to), (header::SET_COOKIE, set)],
-            )
-                .into_response())
+            Ok(signed_in_redirect(&state, &visitor, &logged.token, to))
         }
         Err(LoginError::Failed) => login_page(
             &visitor,

@@ -424,11 +424,9 @@ pub async fn new_password(
             StatusCode::FORBIDDEN,
         );
     }
-    let typed = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+    let hash = password::hash_off_thread(&form.password)
         .await
-        .map_err(|_| PageError::internal(tr.lang))?
-        .map_err(|_| PageError::internal(tr.lang))?;
+        .ok_or_else(|| PageError::internal(tr.lang))?;
     state
         .db
         .set_password(&user.id, &hash, now)

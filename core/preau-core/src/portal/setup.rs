@@ -5,15 +5,15 @@
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::frame::{Frame, cookie, render};
+use super::frame::{Frame, render, signed_in_redirect};
 use super::i18n::Lang;
 use super::session::{CsrfForm, Visitor};
-use crate::api::{AppState, SESSION_COOKIE};
+use crate::api::AppState;
 use crate::auth::login;
 use crate::auth::password;
 use crate::auth::setup::SETUP;
@@ -171,11 +171,9 @@ pub async fn submit(
     {
         return page(&visitor, &form, false, vec![], StatusCode::FORBIDDEN);
     }
-    let typed = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed))
+    let hash = password::hash_off_thread(&form.password)
         .await
-        .map_err(|_| PageError::internal(tr.lang))?
-        .map_err(|_| PageError::internal(tr.lang))?;
+        .ok_or_else(|| PageError::internal(tr.lang))?;
     let charter = state
         .db
         .current_charter()
@@ -213,21 +211,10 @@ pub async fn submit(
     )
     .await
     .map_err(|_| PageError::redirect("/connexion".into(), tr.lang))?;
-    let max_age =
-        i64::try_from(state.config.sessions.absolute_lifetime.as_secs()).unwrap_or(i64::MAX);
-    let set = cookie(
-        SESSION_COOKIE,
-        logged.token.expose(),
-        Some(max_age),
-        "Lax",
-        visitor.client.https,
-    );
-    Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, "/mon-compte".to_string()),
-            (header::SET_COOKIE, set),
-        ],
-    )
-        .into_response())
+    Ok(signed_in_redirect(
+        &state,
+        &visitor,
+        &logged.token,
+        "/mon-compte".to_string(),
+    ))
 }

@@ -30,9 +30,6 @@ pub async fn reset_scope(
     actor_id: &str,
     establishment_id: &str,
 ) -> DbResult<Option<ResetScope>> {
-    if !authorize(db, access, establishment_id, &ACCOUNTS_RESET).await? {
-        return Ok(None);
-    }
     let mine: Vec<_> = access
         .attachments
         .iter()
@@ -42,18 +39,21 @@ pub async fn reset_scope(
         access.in_establishment(establishment_id),
         EstablishmentAccess::Admin | EstablishmentAccess::Member { admin: true, .. }
     );
-    Ok(
-        if admin || mine.iter().any(|a| a.profile == Profile::Direction) {
-            Some(ResetScope::Everyone)
-        } else if mine.iter().any(|a| {
-            a.profile == Profile::Personnel
-                && a.functions.iter().any(|f| f.code == VIE_SCOLAIRE_FUNCTION)
-        }) {
-            Some(ResetScope::StudentsAndParents)
-        } else if mine.iter().any(|a| a.profile == Profile::Enseignant) {
-            Some(ResetScope::StudentsOf(actor_id.to_string()))
-        } else {
-            None
-        },
-    )
+    // The scope the person's position gives, before asking the grants (students, parents and
+    // guests have none, whatever the matrix says, so they cost no query).
+    let scope = if admin || mine.iter().any(|a| a.profile == Profile::Direction) {
+        ResetScope::Everyone
+    } else if mine.iter().any(|a| {
+        a.profile == Profile::Personnel
+            && a.functions.iter().any(|f| f.code == VIE_SCOLAIRE_FUNCTION)
+    }) {
+        ResetScope::StudentsAndParents
+    } else if mine.iter().any(|a| a.profile == Profile::Enseignant) {
+        ResetScope::StudentsOf(actor_id.to_string())
+    } else {
+        return Ok(None);
+    };
+    Ok(authorize(db, access, establishment_id, &ACCOUNTS_RESET)
+        .await?
+        .then_some(scope))
 }
