@@ -386,3 +386,63 @@ async fn purges_follow_the_configured_retention() {
         .expect("purge");
     assert_eq!(report.traces, 2, "the successful and the failed login");
 }
+
+#[tokio::test]
+async fn parallel_guesses_do_not_outrun_the_throttle() {
+    let w = World::new().await;
+    let app = w.app(T0);
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                call(
+                    &app,
+                    login_request("claire.petit", &format!("Guess-{i:04}")),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    let mut throttled = 0;
+    for a in attempts {
+        match a.await.expect("attempt") {
+            StatusCode::UNAUTHORIZED => failed += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(failed <= 5, "at most 5 guesses were checked, not {failed}");
+    assert_eq!(failed + throttled, 20);
+}
+
+#[tokio::test]
+async fn pages_cannot_be_framed_nor_leak_their_address() {
+    let w = World::new().await;
+    let app = w.app(T0);
+    for path in ["/connexion", "/api/v1/me", "/healthz"] {
+        let response = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let h = response.headers();
+        assert_eq!(
+            h.get("x-frame-options").and_then(|v| v.to_str().ok()),
+            Some("DENY"),
+            "{path}"
+        );
+        assert!(
+            h.get("content-security-policy")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("frame-ancestors 'none'")),
+            "{path}"
+        );
+        assert_eq!(
+            h.get("referrer-policy").and_then(|v| v.to_str().ok()),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+}

@@ -82,6 +82,19 @@ impl SmtpSink {
         panic!("aiosmtpd did not start");
     }
 
+    /// Waits (up to 10 s) until `n` messages have arrived — mail leaves in the background — and
+    /// returns them all.
+    async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.messages()
+    }
+
     /// Every delivered message, as text (quoted-printable decoded), oldest first.
     fn messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("new"))
@@ -233,7 +246,14 @@ async fn a_reset_link_by_e_mail_works_once() {
     assert_eq!(status, StatusCode::OK);
     let main = |page: &str| page[page.find("<main").unwrap_or(0)..].to_string();
     assert_eq!(main(&unknown), main(&known), "no account enumeration");
-    let messages = sink.messages();
+    let messages = sink.wait_for(1).await;
+    // The unknown login was asked first: had it sent anything, it would be here too by now.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let messages = if sink.messages().len() > messages.len() {
+        sink.messages()
+    } else {
+        messages
+    };
     assert_eq!(messages.len(), 1, "one message, for the known account");
     let mail = &messages[0];
     assert!(
@@ -299,7 +319,7 @@ async fn a_reset_link_by_e_mail_works_once() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let messages = sink.messages();
+    let messages = sink.wait_for(2).await;
     assert_eq!(messages.len(), 2);
     assert!(
         messages[1].contains("nadia.haddad (Nadia Haddad)"),

@@ -474,3 +474,62 @@ async fn a_temporary_password_must_be_changed_and_a_new_code_reactivates() {
     let traces = w.t.db.traces_of(&w.ids["parent"], 5).await.expect("traces");
     assert_eq!(traces[0].event, "password_reset");
 }
+
+#[tokio::test]
+async fn a_reset_never_reaches_someone_more_powerful_than_the_actor() {
+    let w = world().await;
+    // A teacher who is also a parent in the collège is not "a parent" for vie scolaire.
+    let mut tx = w.t.db.begin(0).await.expect("begin");
+    tx.attach(
+        &w.ids["autre_enseignant"],
+        &w.college,
+        Profile::Parent,
+        None,
+        &[],
+    )
+    .await
+    .expect("attach");
+    // Last year's class: its teacher no longer reaches the student.
+    let old = tx
+        .create_class_group(&NewClassGroup {
+            establishment_id: w.college.clone(),
+            school_year_id: "2025-2026".into(),
+            kind: GroupKind::Class,
+            code: "6B".into(),
+            name: "6e B".into(),
+            level: Some("6e".into()),
+        })
+        .await
+        .expect("old class");
+    tx.add_member(&old, &w.ids["eleve"]).await.expect("member");
+    let subject = tx
+        .upsert_subject(&w.college, "020700", "Français")
+        .await
+        .expect("subject");
+    tx.assign_teaching(&w.ids["autre_enseignant"], &old, &subject)
+        .await
+        .expect("assign");
+    tx.commit().await.expect("commit");
+
+    let (status, _) = reset(&w, "personnel", "autre_enseignant", "temporary_password").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the CPE cannot take over a teacher who is also a parent"
+    );
+    let (status, _) = reset(&w, "autre_enseignant", "eleve", "temporary_password").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "last year's teacher no longer reaches the student"
+    );
+    let (status, _) = reset(&w, "direction", "admin_local", "temporary_password").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an admin is reset by the collectivité only"
+    );
+    // This year's teacher still can.
+    let (status, _) = reset(&w, "enseignant", "eleve", "activation_code").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -37,20 +37,24 @@ impl ClientInfo {
         if let Some(p) = peer
             && trusted_peer(&p)
         {
-            // The right-most address that is not a trusted proxy is the client.
-            if let Some(xff) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-                let chain: Vec<IpAddr> = xff
-                    .split(',')
-                    .filter_map(|s| s.trim().parse().ok())
-                    .collect();
-                if let Some(client) = chain
-                    .iter()
-                    .rev()
-                    .find(|a| !trusted_peer(a))
-                    .or(chain.first())
-                {
-                    ip = Some(*client);
+            // Every X-Forwarded-For line, in order; walking from the right, the first entry that
+            // is not a trusted proxy is the client. An entry that does not parse stops the walk
+            // (it cannot be vouched for) instead of being skipped in favour of one further left.
+            let chain: Vec<&str> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            for entry in chain.iter().rev() {
+                match entry.parse::<IpAddr>() {
+                    Ok(a) if trusted_peer(&a) => continue,
+                    Ok(a) => ip = Some(a),
+                    Err(_) => {}
                 }
+                break;
             }
             if let Some(proto) = headers
                 .get("x-forwarded-proto")
@@ -140,6 +144,25 @@ mod tests {
             "a client cannot spoof its address"
         );
         assert!(!direct.https);
+    }
+
+    #[test]
+    fn every_forwarded_line_counts_and_garbage_is_not_skipped() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", "198.51.100.66".parse().expect("header"));
+        h.append("x-forwarded-for", "203.0.113.7".parse().expect("header"));
+        let c = ClientInfo::from_parts(Some("10.0.0.1".parse().expect("ip")), &h, &trusted, false);
+        assert_eq!(
+            c.ip, "203.0.113.7",
+            "the proxy's own line, appended last, names the client"
+        );
+        let h = headers(&[("x-forwarded-for", "198.51.100.66, 203.0.113.7:4431")]);
+        let c = ClientInfo::from_parts(Some("10.0.0.1".parse().expect("ip")), &h, &trusted, false);
+        assert_eq!(
+            c.ip, "10.0.0.1",
+            "an unparsable entry is not skipped in favour of a forged one"
+        );
     }
 
     #[test]

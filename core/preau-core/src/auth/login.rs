@@ -66,24 +66,29 @@ pub async fn login(
         db.record_trace(&failure()).await?;
         return Err(LoginError::Throttled);
     }
+    // Count the attempt before checking it: of many attempts sent at once, only the first
+    // ACCOUNT_MAX_FAILURES get an answer other than "throttled".
+    let counted = db
+        .record_failure(&account, throttle::ACCOUNT_MAX_FAILURES, now)
+        .await?;
+    if counted.failures > throttle::ACCOUNT_MAX_FAILURES {
+        db.record_trace(&failure()).await?;
+        return Err(LoginError::Throttled);
+    }
     let credentials = db.credentials(login).await?;
     let candidate = credentials
         .as_ref()
         .filter(|c| c.state == "active")
-        .and_then(|c| c.password_hash.clone().map(|h| (c.user_id.clone(), h)));
-    let typed = password_typed.to_string();
-    let verified = tokio::task::spawn_blocking(move || match &candidate {
-        Some((_, stored)) => password::verify(stored, &typed),
+        .and_then(|c| c.password_hash.clone());
+    let verified = match candidate {
+        Some(stored) => password::verify_off_thread(stored, password_typed).await,
         None => {
-            password::verify_nothing(&typed);
+            let typed = password_typed.to_string();
+            let _ = tokio::task::spawn_blocking(move || password::verify_nothing(&typed)).await;
             false
         }
-    })
-    .await
-    .unwrap_or(false);
+    };
     let Some(credentials) = credentials.filter(|_| verified) else {
-        db.record_failure(&account, throttle::ACCOUNT_MAX_FAILURES, now)
-            .await?;
         db.record_failure(&address, throttle::ADDRESS_MAX_FAILURES, now)
             .await?;
         db.record_trace(&failure()).await?;

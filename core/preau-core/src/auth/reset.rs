@@ -7,6 +7,7 @@ use tracing::info;
 use crate::access::Access;
 use crate::auth::client::ClientInfo;
 use crate::auth::password;
+use crate::calendar::school_year_id;
 use crate::clock::Clock;
 use crate::db::auth::{Trace, TraceEvent};
 use crate::db::{Db, DbError};
@@ -64,7 +65,8 @@ pub async fn reset_account(
     kind: ResetKind,
     client: &ClientInfo,
 ) -> Result<ResetSecret, ResetError> {
-    let Some(scope) = reset_scope(db, actor, actor_id, establishment_id).await? else {
+    let year = school_year_id(clock.today());
+    let Some(scope) = reset_scope(db, actor, actor_id, establishment_id, &year).await? else {
         return Err(ResetError::Forbidden);
     };
     if actor_id == target_id

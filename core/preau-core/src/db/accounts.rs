@@ -21,29 +21,45 @@ pub struct ResettablePerson {
     pub activated: bool,
 }
 
-/// The SQL condition (on `u`, with `$1` the establishment and `$2` the teacher) of a scope.
-fn scope_condition(scope: &ResetScope) -> &'static str {
+/// Holds no role (local or collectivité admin).
+const NO_ROLE: &str = "NOT EXISTS (SELECT 1 FROM role_assignments r WHERE r.user_id = u.id)";
+
+/// The SQL condition of a scope, on `u`, with `$1` the establishment, `$2` the teacher and `$3`
+/// the school year (both `''` when the scope has none; every parameter is mentioned so that
+/// PostgreSQL can type it).
+fn scope_condition(scope: &ResetScope) -> String {
+    let attached =
+        "EXISTS (SELECT 1 FROM attachments a WHERE a.user_id = u.id AND a.establishment_id = $1)";
+    let unused = "$2 = $2 AND $3 = $3";
     match scope {
-        ResetScope::Everyone => {
-            "EXISTS (SELECT 1 FROM attachments a WHERE a.user_id = u.id AND a.establishment_id = $1) AND $2 = $2"
-        }
-        ResetScope::StudentsAndParents => {
-            "EXISTS (SELECT 1 FROM attachments a WHERE a.user_id = u.id AND a.establishment_id = $1 \
-             AND a.profile IN ('eleve', 'parent')) AND $2 = $2"
-        }
-        ResetScope::StudentsOf(_) => {
-            "EXISTS (SELECT 1 FROM class_group_members m \
+        ResetScope::Anyone => format!("{attached} AND {unused}"),
+        ResetScope::Everyone => format!(
+            "{attached} AND {NO_ROLE} AND NOT EXISTS (SELECT 1 FROM attachments o WHERE o.user_id = u.id \
+             AND o.establishment_id <> $1 AND o.profile NOT IN ('eleve', 'parent')) AND {unused}"
+        ),
+        ResetScope::StudentsAndParents => format!(
+            "{attached} AND {NO_ROLE} AND NOT EXISTS (SELECT 1 FROM attachments o WHERE o.user_id = u.id \
+             AND o.profile NOT IN ('eleve', 'parent')) AND {unused}"
+        ),
+        ResetScope::StudentsOf { .. } => format!(
+            "EXISTS (SELECT 1 FROM attachments a WHERE a.user_id = u.id AND a.establishment_id = $1 AND a.profile = 'eleve') \
+             AND {NO_ROLE} AND NOT EXISTS (SELECT 1 FROM attachments o WHERE o.user_id = u.id AND o.profile <> 'eleve') \
+             AND EXISTS (SELECT 1 FROM class_group_members m \
              JOIN teaching_assignments t ON t.class_group_id = m.class_group_id \
              JOIN class_groups g ON g.id = m.class_group_id \
-             WHERE m.user_id = u.id AND t.teacher_id = $2 AND g.establishment_id = $1)"
-        }
+             WHERE m.user_id = u.id AND t.teacher_id = $2 AND g.establishment_id = $1 AND g.school_year_id = $3)"
+        ),
     }
 }
 
-fn teacher_of(scope: &ResetScope) -> &str {
+/// The teacher and school year parameters of a scope.
+fn scope_params(scope: &ResetScope) -> (&str, &str) {
     match scope {
-        ResetScope::StudentsOf(t) => t,
-        _ => "",
+        ResetScope::StudentsOf {
+            teacher,
+            school_year,
+        } => (teacher, school_year),
+        _ => ("", ""),
     }
 }
 
@@ -67,12 +83,13 @@ impl Db {
         let pattern = format!("%{}%", words.join("%"));
         words.reverse();
         let reversed = format!("%{}%", words.join("%"));
+        let (teacher, year) = scope_params(scope);
         let sql = format!(
             "SELECT u.id, u.login, u.first_name, u.last_name, \
              COALESCE((SELECT STRING_AGG(a.profile, ',') FROM attachments a WHERE a.user_id = u.id AND a.establishment_id = $1), '') AS profiles, \
              (u.password_hash IS NOT NULL) AS activated \
-             FROM users u WHERE {} AND u.state = 'active' AND (u.sort_key LIKE $3 OR u.sort_key LIKE $5) \
-             ORDER BY u.sort_key, u.id LIMIT $4",
+             FROM users u WHERE {} AND u.state = 'active' AND (u.sort_key LIKE $4 OR u.sort_key LIKE $6) \
+             ORDER BY u.sort_key, u.id LIMIT $5",
             scope_condition(scope)
         );
         // SQLite names the aggregate GROUP_CONCAT; it is the one dialect difference here.
@@ -84,7 +101,7 @@ impl Db {
         };
         Ok(run!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(establishment_id).bind(teacher_of(scope)).bind(&pattern).bind(i64::from(limit)).bind(&reversed)
+                .bind(establishment_id).bind(teacher).bind(year).bind(&pattern).bind(i64::from(limit)).bind(&reversed)
                 .fetch_all(pool).await?
         }))
     }
@@ -97,12 +114,13 @@ impl Db {
         user_id: &str,
     ) -> DbResult<bool> {
         let sql = format!(
-            "SELECT COUNT(*) FROM users u WHERE {} AND u.id = $3",
+            "SELECT COUNT(*) FROM users u WHERE {} AND u.id = $4",
             scope_condition(scope)
         );
+        let (teacher, year) = scope_params(scope);
         let n: i64 = run!(self, pool => {
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(establishment_id).bind(teacher_of(scope)).bind(user_id)
+                .bind(establishment_id).bind(teacher).bind(year).bind(user_id)
                 .fetch_one(pool).await?
         });
         Ok(n > 0)
@@ -145,6 +163,8 @@ impl Db {
                 .bind(user_id).bind(secret).bind(now_ms)
                 .execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL")
+                .bind(user_id).execute(&mut *tx).await?;
             tx.commit().await?;
             n
         });

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError, DbResult, new_id, run};
+use super::{BeginWrite, Db, DbError, DbResult, new_id, run};
 use crate::auth::throttle;
 
 /// What a login checks: never serialized, never logged.
@@ -324,7 +324,8 @@ impl Db {
         Ok(())
     }
 
-    /// Sets a new password chosen by the account's owner (clears a forced change).
+    /// Sets a new password chosen by the account's owner (clears a forced change); pending reset
+    /// links of the account stop working.
     pub async fn set_password(
         &self,
         user_id: &str,
@@ -332,8 +333,12 @@ impl Db {
         now_ms: i64,
     ) -> DbResult<()> {
         run!(self, pool => {
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET password_hash = $2, must_change_password = FALSE, updated_at = $3 WHERE id = $1")
-                .bind(user_id).bind(password_hash).bind(now_ms).execute(pool).await?;
+                .bind(user_id).bind(password_hash).bind(now_ms).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM one_time_tokens WHERE user_id = $1 AND used_at IS NULL")
+                .bind(user_id).execute(&mut *tx).await?;
+            tx.commit().await?;
         });
         Ok(())
     }

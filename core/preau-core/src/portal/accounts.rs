@@ -16,6 +16,7 @@ use super::session::{CsrfForm, SignedIn};
 use crate::access::Access;
 use crate::api::AppState;
 use crate::auth::reset::{ResetError, ResetKind, ResetSecret, reset_account};
+use crate::calendar::school_year_id;
 use crate::rights::reset::{ResetScope, reset_scope};
 
 /// How many people the page lists at most (narrow with the search).
@@ -67,10 +68,17 @@ async fn scope_here(
     let access = Access::load(&state.db, &user.session.user_id)
         .await
         .map_err(|e| PageError::from_db(e, lang))?;
-    let scope = reset_scope(&state.db, &access, &user.session.user_id, &establishment)
-        .await
-        .map_err(|e| PageError::from_db(e, lang))?
-        .ok_or_else(|| PageError::forbidden(lang))?;
+    let year = school_year_id(state.clock.today());
+    let scope = reset_scope(
+        &state.db,
+        &access,
+        &user.session.user_id,
+        &establishment,
+        &year,
+    )
+    .await
+    .map_err(|e| PageError::from_db(e, lang))?
+    .ok_or_else(|| PageError::forbidden(lang))?;
     Ok((establishment, access, scope))
 }
 
@@ -84,9 +92,9 @@ pub async fn page(
     let query = query.map(|q| q.0.q).unwrap_or_default();
     let (establishment, _, scope) = scope_here(&state, &user).await?;
     let intro = tr.t(match scope {
-        ResetScope::Everyone => "accounts-intro-everyone",
+        ResetScope::Anyone | ResetScope::Everyone => "accounts-intro-everyone",
         ResetScope::StudentsAndParents => "accounts-intro-students-parents",
-        ResetScope::StudentsOf(_) => "accounts-intro-students-of",
+        ResetScope::StudentsOf { .. } => "accounts-intro-students-of",
     });
     let people = state
         .db

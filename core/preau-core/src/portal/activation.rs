@@ -125,6 +125,22 @@ pub async fn submit(
         )
         .await;
     }
+    // Count the attempt before checking the code (no race past the limit).
+    let counted = state
+        .db
+        .record_failure(&account, throttle::ACCOUNT_MAX_FAILURES, now)
+        .await
+        .map_err(db_err)?;
+    if counted.failures > throttle::ACCOUNT_MAX_FAILURES {
+        return activation_page(
+            &state,
+            &visitor,
+            &form.login,
+            vec![tr.t("login-throttled")],
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
     let credentials = state.db.credentials(&form.login).await.map_err(db_err)?;
     let code = ActivationCode::parse(&form.code).ok();
     let matching = credentials.as_ref().filter(|c| {
@@ -136,11 +152,6 @@ pub async fn submit(
             }
     });
     let Some(credentials) = matching else {
-        state
-            .db
-            .record_failure(&account, throttle::ACCOUNT_MAX_FAILURES, now)
-            .await
-            .map_err(db_err)?;
         state
             .db
             .record_failure(&address, throttle::ADDRESS_MAX_FAILURES, now)
@@ -155,6 +166,8 @@ pub async fn submit(
         )
         .await;
     };
+    // The code was right: this attempt is not a guess, whatever the rest of the form says.
+    state.db.clear_failures(&account).await.map_err(db_err)?;
     let mut errors = Vec::new();
     if let Err(e) = password::check_policy(&form.password, &credentials.login) {
         errors.push(e.to_string());

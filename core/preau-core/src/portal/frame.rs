@@ -182,10 +182,16 @@ impl Frame {
             }
         }
         let accounts_link = match &session.establishment_id {
-            Some(e) => reset_scope(&state.db, access, &session.user_id, e)
-                .await
-                .map_err(db_err)?
-                .is_some(),
+            Some(e) => reset_scope(
+                &state.db,
+                access,
+                &session.user_id,
+                e,
+                &crate::calendar::school_year_id(state.clock.today()),
+            )
+            .await
+            .map_err(db_err)?
+            .is_some(),
             None => false,
         };
         Ok(Frame {

@@ -151,18 +151,22 @@ async fn allowed(state: &AppState, visitor: &Visitor) -> Result<bool, PageError>
     Ok(true)
 }
 
-async fn send(state: &AppState, to: &str, subject: &str, body: String) {
-    let Some(config) = &state.config.smtp else {
+/// Sends in the background: the answer must not take longer when an account matched (that
+/// would tell who has an account). The page says the same either way; failures go to the log.
+fn send(state: &AppState, to: &str, subject: String, body: String) {
+    let Some(config) = state.config.smtp.clone() else {
         return;
     };
-    let result = match Mailer::new(config) {
-        Ok(mailer) => mailer.send(to, subject, body).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        // The page says the same either way; the operator learns it from the log.
-        tracing::warn!(error = %e, "recovery mail not sent");
-    }
+    let to = to.to_string();
+    tokio::spawn(async move {
+        let result = match Mailer::new(&config) {
+            Ok(mailer) => mailer.send(&to, &subject, body).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "recovery mail not sent");
+        }
+    });
 }
 
 /// `POST /mot-de-passe-oublie`.
@@ -224,7 +228,7 @@ pub async fn password_request(
             "recovery-mail-body",
             &[("name", &user.display_name()), ("link", &link)],
         );
-        send(&state, &email, &tr.t("recovery-mail-subject"), body).await;
+        send(&state, &email, tr.t("recovery-mail-subject"), body);
     }
     recovery_page(
         &state,
@@ -275,7 +279,7 @@ pub async fn login_request(
             .map(|(_, login, first, last)| format!("{login} ({first} {last})"))
             .collect();
         let body = tr.t_with("forgot-login-mail-body", &[("logins", &logins.join(", "))]);
-        send(&state, email, &tr.t("forgot-login-mail-subject"), body).await;
+        send(&state, email, tr.t("forgot-login-mail-subject"), body);
     }
     recovery_page(&state, &visitor, Kind::Login, true, vec![], StatusCode::OK)
 }
