@@ -385,6 +385,24 @@ async fn changing_the_password_checks_it_and_ends_the_other_sessions() {
     )
     .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Guessing the current password from an open session is throttled like the login (the
+    // wrong try above counted once).
+    let guess = format!("_csrf={csrf}&current=nope&password=Nouveau-42%21&confirm=Nouveau-42%21");
+    for _ in 0..4 {
+        let wrong = send(&w.app, post("/mon-compte/mot-de-passe", &here, &guess)).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = send(&w.app, post("/mon-compte/mot-de-passe", &here, &guess)).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+    w.t.db
+        .clear_failures("account:nadia.haddad")
+        .await
+        .expect("the lock ends");
     let ok = send(
         &w.app,
         post(

@@ -17,6 +17,7 @@ use super::session::{CsrfForm, SignedIn, SignedInAny, Visitor, safe_return};
 use crate::access::{Access, EstablishmentAccess};
 use crate::api::AppState;
 use crate::auth::password;
+use crate::auth::throttle::{self, account_key};
 use crate::db::auth::{Trace, TraceEvent};
 use crate::identity::Uai;
 
@@ -167,14 +168,34 @@ pub async fn change_password(
         .ok_or_else(|| PageError::forbidden(tr.lang))?;
     let mut errors = Vec::new();
     if !user.session.must_change_password {
+        // The current password is checked under the same throttle as the login: a session left
+        // open on a shared computer must not allow unlimited guesses.
+        let key = account_key(&account.login);
+        let now = state.clock.now_ms();
+        let counted = state
+            .db
+            .record_failure(&key, throttle::ACCOUNT_MAX_FAILURES, now)
+            .await
+            .map_err(db_err)?;
+        if counted.failures > throttle::ACCOUNT_MAX_FAILURES {
+            return account_page(
+                &state,
+                &user,
+                vec![tr.t("login-throttled")],
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
         let stored = state
             .db
             .password_hash(&id)
             .await
             .map_err(db_err)?
             .unwrap_or_default();
-        let ok = password::verify_off_thread(stored, &form.current).await;
-        if !ok {
+        if password::verify_off_thread(stored, &form.current).await {
+            state.db.clear_failures(&key).await.map_err(db_err)?;
+        } else {
             errors.push(tr.t("account-password-wrong"));
         }
     }
