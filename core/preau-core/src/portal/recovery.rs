@@ -134,21 +134,46 @@ pub struct RecoveryForm {
     pub value: String,
 }
 
-/// Counts the request against the address; `false` when the address is over its allowance
-/// ([`MAX_REQUESTS_PER_ADDRESS`] per throttling window, then locked for the lock time).
-async fn allowed(state: &AppState, visitor: &Visitor) -> Result<bool, PageError> {
+/// The early answer of a recovery request, if it cannot go on: no SMTP server configured, or the
+/// address over its allowance ([`MAX_REQUESTS_PER_ADDRESS`] per throttling window). Otherwise the
+/// request is counted against the address and `None` lets it go on.
+async fn refusal(
+    state: &AppState,
+    visitor: &Visitor,
+    kind: Kind,
+) -> Result<Option<Response>, PageError> {
+    if state.config.smtp.is_none() {
+        return recovery_page(
+            state,
+            visitor,
+            kind,
+            false,
+            vec![],
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .map(Some);
+    }
     let key = format!("recovery:{}", visitor.client.ip);
     let now = state.clock.now_ms();
     let db_err = |e| PageError::from_db(e, visitor.tr.lang);
     if state.db.is_throttled(&key, now).await.map_err(db_err)? {
-        return Ok(false);
+        let errors = vec![visitor.tr.t("login-throttled")];
+        return recovery_page(
+            state,
+            visitor,
+            kind,
+            false,
+            errors,
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .map(Some);
     }
     state
         .db
         .record_failure(&key, MAX_REQUESTS_PER_ADDRESS, now)
         .await
         .map_err(db_err)?;
-    Ok(true)
+    Ok(None)
 }
 
 /// Sends in the background: the answer must not take longer when an account matched (that
@@ -176,25 +201,8 @@ pub async fn password_request(
     CsrfForm(form): CsrfForm<RecoveryForm>,
 ) -> Result<Response, PageError> {
     let tr = visitor.tr;
-    if state.config.smtp.is_none() {
-        return recovery_page(
-            &state,
-            &visitor,
-            Kind::Password,
-            false,
-            vec![],
-            StatusCode::SERVICE_UNAVAILABLE,
-        );
-    }
-    if !allowed(&state, &visitor).await? {
-        return recovery_page(
-            &state,
-            &visitor,
-            Kind::Password,
-            false,
-            vec![tr.t("login-throttled")],
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    if let Some(answer) = refusal(&state, &visitor, Kind::Password).await? {
+        return Ok(answer);
     }
     let db_err = |e| PageError::from_db(e, tr.lang);
     if let Some(c) = state
@@ -247,25 +255,8 @@ pub async fn login_request(
     CsrfForm(form): CsrfForm<RecoveryForm>,
 ) -> Result<Response, PageError> {
     let tr = visitor.tr;
-    if state.config.smtp.is_none() {
-        return recovery_page(
-            &state,
-            &visitor,
-            Kind::Login,
-            false,
-            vec![],
-            StatusCode::SERVICE_UNAVAILABLE,
-        );
-    }
-    if !allowed(&state, &visitor).await? {
-        return recovery_page(
-            &state,
-            &visitor,
-            Kind::Login,
-            false,
-            vec![tr.t("login-throttled")],
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    if let Some(answer) = refusal(&state, &visitor, Kind::Login).await? {
+        return Ok(answer);
     }
     let email = form.value.trim();
     let accounts = state
