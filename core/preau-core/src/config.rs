@@ -183,6 +183,18 @@ impl Default for DatabaseConfig {
         }
     }
 }
+impl SessionsConfig {
+    /// The idle timeout in milliseconds, as sessions store their instants.
+    pub fn idle_ms(&self) -> i64 {
+        i64::try_from(self.idle_timeout.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// The absolute lifetime in milliseconds.
+    pub fn absolute_ms(&self) -> i64 {
+        i64::try_from(self.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+}
+
 impl Default for SessionsConfig {
     fn default() -> Self {
         SessionsConfig {

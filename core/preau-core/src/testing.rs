@@ -4,6 +4,23 @@
 
 use crate::config::DatabaseUrl;
 use crate::db::Db;
+use crate::db::identity::NewEstablishment;
+use crate::identity::{EstablishmentKind, EstablishmentState, Uai};
+
+/// A live Parisian collège (holiday zone C, classes Monday to Friday) with the UAI of the
+/// 7-digit `number`: the establishment most tests need.
+pub fn college(number: u32, name: &str) -> NewEstablishment {
+    NewEstablishment {
+        uai: Uai::from_number(number).unwrap_or_else(|| panic!("{number} has more than 7 digits")),
+        name: name.to_string(),
+        kind: EstablishmentKind::College,
+        city: "Paris".into(),
+        state: EstablishmentState::Live,
+        wave_id: None,
+        holiday_calendar_id: "zone-c".into(),
+        school_weekdays: "12345".into(),
+    }
+}
 
 /// The environment variable that switches the suite to PostgreSQL.
 pub const TEST_DATABASE_ENV: &str = "PREAU_TEST_DATABASE_URL";

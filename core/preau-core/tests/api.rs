@@ -11,8 +11,8 @@ use preau_core::api::{AppState, CurrentUser};
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
 use preau_core::db::auth::SessionKind;
-use preau_core::db::identity::{GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship};
-use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Role, Uai};
+use preau_core::db::identity::{GroupKind, NewClassGroup, NewUser, Relationship};
+use preau_core::identity::{Profile, Role};
 use preau_core::testing::TestDb;
 
 struct World {
@@ -34,16 +34,7 @@ async fn world() -> World {
     let db = t.db.clone();
     let mut w = db.begin(clock.now_ms()).await.expect("begin");
     let e = w
-        .create_establishment(&NewEstablishment {
-            uai: Uai::from_number(750_652).expect("uai"),
-            name: "Collège Condorcet".into(),
-            kind: EstablishmentKind::College,
-            city: "Paris".into(),
-            state: EstablishmentState::Live,
-            wave_id: None,
-            holiday_calendar_id: "zone-c".into(),
-            school_weekdays: "12345".into(),
-        })
+        .create_establishment(&preau_core::testing::college(750_652, "Collège Condorcet"))
         .await
         .expect("establishment");
     let mut person = async |first: &str, last: &str| {

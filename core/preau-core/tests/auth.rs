@@ -12,8 +12,8 @@ use preau_core::auth::token::Token;
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
 use preau_core::db::auth::{NewSession, SessionKind};
-use preau_core::db::identity::{NewEstablishment, NewUser};
-use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Uai};
+use preau_core::db::identity::NewUser;
+use preau_core::identity::Profile;
 use preau_core::server;
 use preau_core::testing::TestDb;
 use serde_json::{Value, json};
@@ -40,16 +40,7 @@ impl World {
         let hash = password::hash(PASSWORD).expect("hash");
         let mut w = t.db.begin(0).await.expect("begin");
         let e = w
-            .create_establishment(&NewEstablishment {
-                uai: Uai::from_number(750_652).expect("uai"),
-                name: "Collège Condorcet".into(),
-                kind: EstablishmentKind::College,
-                city: "Paris".into(),
-                state: EstablishmentState::Live,
-                wave_id: None,
-                holiday_calendar_id: "zone-c".into(),
-                school_weekdays: "12345".into(),
-            })
+            .create_establishment(&preau_core::testing::college(750_652, "Collège Condorcet"))
             .await
             .expect("establishment");
         let u = w

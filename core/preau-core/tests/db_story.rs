@@ -8,9 +8,7 @@ use preau_core::db::identity::{
     Relationship, StaffFilter,
 };
 use preau_core::db::{Db, DbError, Tx};
-use preau_core::identity::{
-    ActivationCode, EstablishmentKind, EstablishmentState, Profile, Role, Uai,
-};
+use preau_core::identity::{ActivationCode, EstablishmentKind, Profile, Role};
 use preau_core::testing::TestDb;
 
 const NOW: i64 = 1_795_000_000_000;
@@ -22,14 +20,8 @@ fn d(s: &str) -> NaiveDate {
 
 fn establishment(uai: u32, name: &str, kind: EstablishmentKind) -> NewEstablishment {
     NewEstablishment {
-        uai: Uai::from_number(uai).expect("7 digits"),
-        name: name.into(),
         kind,
-        city: "Paris".into(),
-        state: EstablishmentState::Live,
-        wave_id: None,
-        holiday_calendar_id: "zone-c".into(),
-        school_weekdays: "12345".into(),
+        ..preau_core::testing::college(uai, name)
     }
 }
 

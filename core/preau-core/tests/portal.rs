@@ -35,18 +35,9 @@ async fn world() -> World {
         (750_700, "Lycée Jules-Ferry"),
     ] {
         schools.push(
-            w.create_establishment(&NewEstablishment {
-                uai: Uai::from_number(n).expect("uai"),
-                name: name.into(),
-                kind: EstablishmentKind::College,
-                city: "Paris".into(),
-                state: EstablishmentState::Live,
-                wave_id: None,
-                holiday_calendar_id: "zone-c".into(),
-                school_weekdays: "12345".into(),
-            })
-            .await
-            .expect("establishment"),
+            w.create_establishment(&preau_core::testing::college(n, name))
+                .await
+                .expect("establishment"),
         );
     }
     let parent = w

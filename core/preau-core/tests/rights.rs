@@ -12,10 +12,8 @@ use preau_core::api::AppState;
 use preau_core::auth::password;
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
-use preau_core::db::identity::{
-    Function, GroupKind, NewClassGroup, NewEstablishment, NewUser, Relationship,
-};
-use preau_core::identity::{EstablishmentKind, EstablishmentState, Profile, Role, Uai};
+use preau_core::db::identity::{Function, GroupKind, NewClassGroup, NewUser, Relationship};
+use preau_core::identity::{Profile, Role};
 use preau_core::rights::{CORE, DIRECTORY_ADULTS, DIRECTORY_CLASSES};
 use preau_core::server;
 use preau_core::testing::TestDb;
@@ -53,16 +51,10 @@ async fn world() -> World {
     let mut schools = Vec::new();
     for n in [750_652, 750_700] {
         schools.push(
-            w.create_establishment(&NewEstablishment {
-                uai: Uai::from_number(n).expect("uai"),
-                name: format!("Établissement {n}"),
-                kind: EstablishmentKind::College,
-                city: "Paris".into(),
-                state: EstablishmentState::Live,
-                wave_id: None,
-                holiday_calendar_id: "zone-c".into(),
-                school_weekdays: "12345".into(),
-            })
+            w.create_establishment(&preau_core::testing::college(
+                n,
+                &format!("Établissement {n}"),
+            ))
             .await
             .expect("establishment"),
         );

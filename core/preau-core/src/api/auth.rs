@@ -94,15 +94,14 @@ pub async fn logout(
     state
         .db
         .record_trace(&Trace {
-            at: state.clock.now_ms(),
-            user_id: Some(&user.user_id),
-            login: &login,
-            event: TraceEvent::Logout,
-            success: true,
-            ip: &client.ip,
-            user_agent: &client.user_agent,
             establishment_id: user.establishment_id.as_deref(),
-            profiles: "",
+            ..Trace::success(
+                state.clock.now_ms(),
+                TraceEvent::Logout,
+                &user.user_id,
+                &login,
+                &client,
+            )
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

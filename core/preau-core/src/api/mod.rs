@@ -12,13 +12,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 
-use crate::auth::token::Token;
+use crate::auth::client::cookie_value;
+use crate::auth::token::{Token, constant_time_eq};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
@@ -51,8 +52,6 @@ pub struct CurrentUser {
 pub const SESSION_COOKIE: &str = "preau_session";
 /// The header that carries the CSRF token of a cookie session.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// A session is marked as used at most this often (one write per minute, not per request).
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
@@ -66,8 +65,8 @@ impl FromRequestParts<AppState> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let (token, kind) = if let Some(bearer) = bearer_token(&parts.headers) {
             (bearer, SessionKind::Bearer)
-        } else if let Some(cookie) = cookie_token(&parts.headers) {
-            (cookie, SessionKind::Cookie)
+        } else if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
+            (cookie.to_string(), SessionKind::Cookie)
         } else {
             return Err(ApiError::unauthenticated());
         };
@@ -83,12 +82,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             SessionKind::Cookie => "cookie",
         };
         let now = state.clock.now_ms();
-        let idle_ms =
-            i64::try_from(state.config.sessions.idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
         if session.kind != expected_kind || session.user_state != "active" {
             return Err(ApiError::unauthenticated());
         }
-        if session.expires_at <= now || now - session.last_seen_at > idle_ms {
+        if !session.is_alive(now, state.config.sessions.idle_ms()) {
             state
                 .db
                 .delete_session(&session.user_id, &digest)
@@ -114,7 +111,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "Your password was reset: choose a new one in the portal (My account).",
             ));
         }
-        if now - session.last_seen_at > TOUCH_EVERY_MS {
+        if session.needs_touch(now) {
             state.db.touch_session(&digest, now).await?;
         }
         Ok(CurrentUser {
@@ -135,22 +132,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_string())
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The `/api/v1` routes.

@@ -13,6 +13,18 @@ use crate::api::{ApiError, AppState};
 /// Longest user agent kept in traces.
 const MAX_USER_AGENT: usize = 256;
 
+/// The value of cookie `name` in a request's `Cookie` headers.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// The client of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {

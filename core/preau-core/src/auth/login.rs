@@ -115,8 +115,7 @@ pub async fn login(
     profiles.dedup();
     let token = Token::generate();
     let csrf_token = Token::generate().expose().to_string();
-    let expires_at =
-        now + i64::try_from(sessions.absolute_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
+    let expires_at = now + sessions.absolute_ms();
     db.create_session(&NewSession {
         id_hash: &token.digest(),
         user_id: &credentials.user_id,

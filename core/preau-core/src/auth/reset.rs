@@ -96,15 +96,14 @@ pub async fn reset_account(
         }
     };
     db.record_trace(&Trace {
-        at: now,
-        user_id: Some(target_id),
-        login: &target.login,
-        event: TraceEvent::PasswordReset,
-        success: true,
-        ip: &client.ip,
-        user_agent: &client.user_agent,
         establishment_id: Some(establishment_id),
-        profiles: "",
+        ..Trace::success(
+            now,
+            TraceEvent::PasswordReset,
+            target_id,
+            &target.login,
+            client,
+        )
     })
     .await?;
     info!(

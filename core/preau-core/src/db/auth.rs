@@ -62,7 +62,20 @@ pub struct SessionRow {
     pub login: String,
 }
 
+/// A session is marked as used at most this often (one write per minute, not per request).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
 impl SessionRow {
+    /// Whether the session is within its absolute lifetime and has not been idle too long.
+    pub fn is_alive(&self, now_ms: i64, idle_ms: i64) -> bool {
+        self.expires_at > now_ms && now_ms - self.last_seen_at <= idle_ms
+    }
+
+    /// Whether the session's last use should be written down now.
+    pub fn needs_touch(&self, now_ms: i64) -> bool {
+        now_ms - self.last_seen_at > TOUCH_EVERY_MS
+    }
+
     /// Whether the account still has to accept the current charter.
     pub fn charter_outdated(&self) -> bool {
         match (self.charter_version, self.charter_current) {
@@ -108,6 +121,30 @@ pub struct Trace<'a> {
     pub establishment_id: Option<&'a str>,
     /// The session's profiles, comma-separated.
     pub profiles: &'a str,
+}
+
+impl<'a> Trace<'a> {
+    /// A successful event of `user_id`, from `client`, outside any establishment and profile
+    /// (set those fields when the event has them).
+    pub fn success(
+        at: i64,
+        event: TraceEvent,
+        user_id: &'a str,
+        login: &'a str,
+        client: &'a crate::auth::client::ClientInfo,
+    ) -> Trace<'a> {
+        Trace {
+            at,
+            user_id: Some(user_id),
+            login,
+            event,
+            success: true,
+            ip: &client.ip,
+            user_agent: &client.user_agent,
+            establishment_id: None,
+            profiles: "",
+        }
+    }
 }
 
 /// What a trace records.

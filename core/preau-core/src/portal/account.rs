@@ -232,15 +232,14 @@ pub async fn change_password(
     state
         .db
         .record_trace(&Trace {
-            at: now,
-            user_id: Some(&id),
-            login: &account.login,
-            event: TraceEvent::PasswordChange,
-            success: true,
-            ip: &user.visitor.client.ip,
-            user_agent: &user.visitor.client.user_agent,
             establishment_id: user.session.establishment_id.as_deref(),
-            profiles: "",
+            ..Trace::success(
+                now,
+                TraceEvent::PasswordChange,
+                &id,
+                &account.login,
+                &user.visitor.client,
+            )
         })
         .await
         .map_err(db_err)?;

@@ -90,7 +90,7 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let tr = user.visitor.tr;
     let query = query.map(|q| q.0.q).unwrap_or_default();
-    let (establishment, _, scope) = scope_here(&state, &user).await?;
+    let (establishment, access, scope) = scope_here(&state, &user).await?;
     let intro = tr.t(match scope {
         ResetScope::Anyone | ResetScope::Everyone => "accounts-intro-everyone",
         ResetScope::StudentsAndParents => "accounts-intro-students-parents",
@@ -125,10 +125,11 @@ pub async fn page(
             }
         })
         .collect();
-    let frame = Frame::signed_in(
+    let frame = Frame::signed_in_with(
         &state,
         &user.visitor,
         &user.session,
+        &access,
         &tr.t("accounts-title"),
         "accounts",
     )
@@ -182,10 +183,11 @@ pub async fn reset(
         ResetSecret::ActivationCode(_) => "reset-done-code",
         ResetSecret::TemporaryPassword(_) => "reset-done-password",
     };
-    let frame = Frame::signed_in(
+    let frame = Frame::signed_in_with(
         &state,
         &user.visitor,
         &user.session,
+        &access,
         &tr.t("reset-done-title"),
         "accounts",
     )

@@ -200,17 +200,13 @@ pub async fn submit(
     state.db.clear_failures(&account).await.map_err(db_err)?;
     state
         .db
-        .record_trace(&Trace {
-            at: now,
-            user_id: Some(&credentials.user_id),
-            login: &credentials.login,
-            event: TraceEvent::Activation,
-            success: true,
-            ip: &visitor.client.ip,
-            user_agent: &visitor.client.user_agent,
-            establishment_id: None,
-            profiles: "",
-        })
+        .record_trace(&Trace::success(
+            now,
+            TraceEvent::Activation,
+            &credentials.user_id,
+            &credentials.login,
+            &visitor.client,
+        ))
         .await
         .map_err(db_err)?;
     // Signed in straight away, through the ordinary login path.

@@ -6,10 +6,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use axum::http::HeaderMap;
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use axum::http::header::ACCEPT_LANGUAGE;
 use fluent_templates::Loader;
 use fluent_templates::fluent_bundle::FluentValue;
 use unic_langid::{LanguageIdentifier, langid};
+
+use crate::auth::client::cookie_value;
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -52,14 +54,7 @@ impl Lang {
 
     /// The language of a request: cookie, then `Accept-Language` (first supported), then French.
     pub fn of_request(headers: &HeaderMap) -> Lang {
-        let from_cookie = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| *k == LANG_COOKIE)
-            .and_then(|(_, v)| Lang::parse(v));
+        let from_cookie = cookie_value(headers, LANG_COOKIE).and_then(Lang::parse);
         from_cookie
             .or_else(|| {
                 headers
@@ -106,6 +101,7 @@ impl Tr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     fn keys(text: &str) -> Vec<&str> {
         text.lines()

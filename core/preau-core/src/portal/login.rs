@@ -146,15 +146,14 @@ pub async fn logout(
     state
         .db
         .record_trace(&Trace {
-            at: state.clock.now_ms(),
-            user_id: Some(&user.session.user_id),
-            login: &login,
-            event: TraceEvent::Logout,
-            success: true,
-            ip: &user.visitor.client.ip,
-            user_agent: &user.visitor.client.user_agent,
             establishment_id: user.session.establishment_id.as_deref(),
-            profiles: "",
+            ..Trace::success(
+                state.clock.now_ms(),
+                TraceEvent::Logout,
+                &user.session.user_id,
+                &login,
+                &user.visitor.client,
+            )
         })
         .await
         .map_err(|e| PageError::from_db(e, lang))?;

@@ -434,17 +434,13 @@ pub async fn new_password(
         .map_err(db_err)?;
     state
         .db
-        .record_trace(&Trace {
-            at: now,
-            user_id: Some(&user.id),
-            login: &user.login,
-            event: TraceEvent::PasswordReset,
-            success: true,
-            ip: &visitor.client.ip,
-            user_agent: &visitor.client.user_agent,
-            establishment_id: None,
-            profiles: "",
-        })
+        .record_trace(&Trace::success(
+            now,
+            TraceEvent::PasswordReset,
+            &user.id,
+            &user.login,
+            &visitor.client,
+        ))
         .await
         .map_err(db_err)?;
     new_password_page(&visitor, tr, "", false, true, vec![], StatusCode::OK)

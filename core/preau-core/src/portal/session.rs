@@ -4,7 +4,6 @@
 //! against the `preau_csrf` cookie (double submit) before.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -12,16 +11,14 @@ use serde::de::DeserializeOwned;
 use super::error::PageError;
 use super::i18n::{Lang, Tr};
 use crate::api::{AppState, SESSION_COOKIE};
-use crate::auth::client::ClientInfo;
-use crate::auth::token::Token;
+use crate::auth::client::{ClientInfo, cookie_value};
+use crate::auth::token::{Token, constant_time_eq};
 use crate::db::auth::SessionRow;
 
 /// The pre-session CSRF cookie (login, first connection, language before signing in).
 pub const CSRF_COOKIE: &str = "preau_csrf";
 /// Largest form body the portal reads.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
-/// A session is marked as used at most this often.
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The visitor of a page: language, cookie session if any, the pre-session CSRF cookie.
 #[derive(Debug, Clone)]
@@ -32,19 +29,6 @@ pub struct Visitor {
     pub pre_csrf: Option<String>,
     /// The request's path and query, for redirects back.
     pub path: String,
-}
-
-/// Reads a cookie's value.
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 impl FromRequestParts<AppState> for Visitor {
@@ -64,7 +48,7 @@ impl FromRequestParts<AppState> for Visitor {
             .await
             .map_err(|_| PageError::internal(tr.lang))?;
         let mut session = None;
-        if let Some(token) = cookie(parts, SESSION_COOKIE).and_then(Token::parse) {
+        if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE).and_then(Token::parse) {
             let digest = token.digest();
             if let Some(row) = state
                 .db
@@ -73,14 +57,11 @@ impl FromRequestParts<AppState> for Visitor {
                 .map_err(|e| PageError::from_db(e, tr.lang))?
             {
                 let now = state.clock.now_ms();
-                let idle_ms = i64::try_from(state.config.sessions.idle_timeout.as_millis())
-                    .unwrap_or(i64::MAX / 2);
                 let alive = row.kind == "cookie"
                     && row.user_state == "active"
-                    && row.expires_at > now
-                    && now - row.last_seen_at <= idle_ms;
+                    && row.is_alive(now, state.config.sessions.idle_ms());
                 if alive {
-                    if now - row.last_seen_at > TOUCH_EVERY_MS {
+                    if row.needs_touch(now) {
                         state
                             .db
                             .touch_session(&digest, now)
@@ -97,7 +78,7 @@ impl FromRequestParts<AppState> for Visitor {
             tr,
             client,
             session,
-            pre_csrf: cookie(parts, CSRF_COOKIE)
+            pre_csrf: cookie_value(&parts.headers, CSRF_COOKIE)
                 .filter(|v| Token::parse(v).is_some())
                 .map(str::to_string),
             path: parts
@@ -215,10 +196,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         })?;
         Ok(CsrfForm(form))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Percent-encodes a path for a query parameter.
