@@ -17,5 +17,6 @@ pub mod maintenance;
 pub mod portal;
 pub mod rights;
 pub mod server;
+pub mod store;
 #[doc(hidden)]
 pub mod testing;

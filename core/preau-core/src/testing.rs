@@ -41,16 +41,25 @@ struct PgScratch {
 impl TestDb {
     /// A fresh, migrated database on the engine the environment asks for.
     pub async fn new() -> TestDb {
+        Self::with_connections(4).await
+    }
+
+    /// The same, with a pool of `max_connections` (concurrency tests).
+    pub async fn with_connections(max_connections: u32) -> TestDb {
         match std::env::var(TEST_DATABASE_ENV) {
-            Ok(admin_url) if !admin_url.trim().is_empty() => Self::postgres(admin_url).await,
-            _ => Self::sqlite().await,
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                Self::postgres(admin_url, max_connections).await
+            }
+            _ => Self::sqlite(max_connections).await,
         }
     }
 
-    async fn sqlite() -> TestDb {
+    async fn sqlite(max_connections: u32) -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = DatabaseUrl::sqlite_in(dir.path());
-        let db = Db::connect(&url, 4).await.expect("open SQLite");
+        let db = Db::connect(&url, max_connections)
+            .await
+            .expect("open SQLite");
         db.migrate().await.expect("migrate SQLite");
         TestDb {
             db,
@@ -60,7 +69,7 @@ impl TestDb {
         }
     }
 
-    async fn postgres(admin_url: String) -> TestDb {
+    async fn postgres(admin_url: String, max_connections: u32) -> TestDb {
         use sqlx::Executor;
         let name = format!("preau_test_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(&admin_url)
@@ -74,7 +83,9 @@ impl TestDb {
         let mut url = url::Url::parse(&admin_url).expect("PREAU_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         let url = DatabaseUrl::Postgres(url.to_string());
-        let db = Db::connect(&url, 4).await.expect("open PostgreSQL");
+        let db = Db::connect(&url, max_connections)
+            .await
+            .expect("open PostgreSQL");
         db.migrate().await.expect("migrate PostgreSQL");
         TestDb {
             db,

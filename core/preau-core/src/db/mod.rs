@@ -10,6 +10,8 @@
 pub mod accounts;
 pub mod auth;
 pub mod calendar;
+pub mod documents;
+pub mod files;
 pub mod identity;
 pub mod rights;
 pub mod tx;
@@ -108,6 +110,20 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::RowNotFound => DbError::NotFound("ligne / row".into()),
             other => DbError::Sqlx(other),
         }
+    }
+}
+
+impl DbError {
+    /// A failure that the same transaction may not meet again: SQLite busy or locked, a
+    /// PostgreSQL deadlock or serialization failure.
+    pub fn is_transient(&self) -> bool {
+        let DbError::Sqlx(sqlx::Error::Database(e)) = self else {
+            return matches!(self, DbError::Sqlx(sqlx::Error::PoolTimedOut));
+        };
+        matches!(
+            e.code().as_deref(),
+            Some("5" | "6" | "261" | "517" | "40P01" | "40001")
+        )
     }
 }
 
