@@ -26,23 +26,29 @@ CREATE TABLE plugin_index_entries (
     value BYTEA NOT NULL,
     doc_key TEXT COLLATE "C" NOT NULL,
     unique_value BYTEA,                       -- = value on unique indexes, NULL otherwise
-    PRIMARY KEY (plugin, establishment_id, collection, index_name, value, doc_key),
-    UNIQUE (plugin, establishment_id, collection, index_name, unique_value)
+    PRIMARY KEY (plugin, establishment_id, collection, index_name, value, doc_key)
 );
+-- Partial, so that it holds unique indexes only and never looks like a way to a document's
+-- entries to the planner.
+CREATE UNIQUE INDEX plugin_index_entries_unique
+    ON plugin_index_entries (plugin, establishment_id, collection, index_name, unique_value)
+    WHERE unique_value IS NOT NULL;
+-- A document's entries, to replace them. doc_key leads: without statistics yet (a fresh table
+-- filling fast), PostgreSQL's generic plans otherwise scan a whole scope through another index.
 CREATE INDEX plugin_index_entries_by_doc
-    ON plugin_index_entries (plugin, establishment_id, collection, doc_key);
+    ON plugin_index_entries (doc_key, collection, establishment_id, plugin);
 
 -- The accounts a document is about: what the export and deletion of a person's data reach.
 CREATE TABLE plugin_document_subjects (
     plugin TEXT NOT NULL,
     establishment_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
     collection TEXT NOT NULL,
     doc_key TEXT COLLATE "C" NOT NULL,
-    PRIMARY KEY (plugin, user_id, establishment_id, collection, doc_key)
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (plugin, establishment_id, collection, doc_key, user_id)
 );
-CREATE INDEX plugin_document_subjects_by_doc
-    ON plugin_document_subjects (plugin, establishment_id, collection, doc_key);
+CREATE INDEX plugin_document_subjects_by_user
+    ON plugin_document_subjects (user_id, plugin);
 
 -- The definition each index was last built with: an index whose declaration changed is rebuilt.
 CREATE TABLE plugin_indexes (
@@ -69,12 +75,12 @@ CREATE TABLE plugin_files (
 CREATE TABLE plugin_file_subjects (
     plugin TEXT NOT NULL,
     establishment_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
     path TEXT COLLATE "C" NOT NULL,
-    PRIMARY KEY (plugin, user_id, establishment_id, path)
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (plugin, establishment_id, path, user_id)
 );
-CREATE INDEX plugin_file_subjects_by_path
-    ON plugin_file_subjects (plugin, establishment_id, path);
+CREATE INDEX plugin_file_subjects_by_user
+    ON plugin_file_subjects (user_id, plugin);
 
 -- Bytes and files held per (plugin, establishment), updated in the same transaction as
 -- plugin_files, so that a quota check is one conditional UPDATE on both engines.

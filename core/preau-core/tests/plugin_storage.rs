@@ -6,6 +6,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
+use preau_core::clock::Clock;
 use preau_core::db::identity::NewUser;
 use preau_core::store::documents::{Outcome, Precondition, Query, WriteOp};
 use preau_core::store::encoding::IndexValue;
@@ -48,7 +49,11 @@ async fn world_with(connections: u32) -> World {
     }
     tx.commit().await.expect("commit");
     let files = tempfile::tempdir().expect("files dir");
-    let storage = PluginStorage::new(t.db.clone(), files.path());
+    let storage = PluginStorage::new(
+        t.db.clone(),
+        Clock::system(chrono_tz::Europe::Paris),
+        files.path(),
+    );
     World {
         t,
         storage,

@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use super::tx::{Tx, TxInner, run_tx};
-use super::{Db, DbResult, run};
+use super::{Db, DbError, DbResult, run};
 use crate::store::Scope;
 use crate::store::encoding::{ByteRange, Cursor};
 
@@ -289,42 +289,58 @@ impl Tx {
         Ok(())
     }
 
-    /// Adds an index entry; on a unique index, `Err(holder)` names the document already holding
-    /// the value (nothing written).
-    pub async fn plugin_insert_entry(
+    /// Adds a document's index entries in one statement; when a unique index already holds one
+    /// of the values for another document, `Err((index, holder))` and nothing is written.
+    pub async fn plugin_insert_entries(
         &mut self,
         scope: &Scope,
         collection: &str,
-        index: &str,
-        value: &[u8],
         key: &str,
-        unique: bool,
-    ) -> DbResult<Result<(), String>> {
-        let unique_value = unique.then_some(value);
-        let inserted = run_tx!(self, conn => {
-            sqlx::query(
-                "INSERT INTO plugin_index_entries (plugin, establishment_id, collection, index_name, value, doc_key, \
-                 unique_value) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(scope.plugin.as_str()).bind(&scope.establishment_id).bind(collection).bind(index)
-            .bind(value).bind(key).bind(unique_value)
-            .execute(&mut *conn).await?.rows_affected()
-        }) == 1;
-        if inserted {
+        entries: &[EntryRow],
+    ) -> DbResult<Result<(), (String, String)>> {
+        if entries.is_empty() {
             return Ok(Ok(()));
         }
-        let holder: Option<String> = run_tx!(self, conn => {
-            sqlx::query_scalar(
-                "SELECT doc_key FROM plugin_index_entries WHERE plugin = $1 AND establishment_id = $2 \
-                 AND collection = $3 AND index_name = $4 AND value = $5",
-            )
-            .bind(scope.plugin.as_str()).bind(&scope.establishment_id).bind(collection).bind(index).bind(value)
-            .fetch_optional(&mut *conn).await?
+        let inserted = run_tx!(self, conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO plugin_index_entries (plugin, establishment_id, collection, index_name, value, doc_key, \
+                 unique_value) ",
+            );
+            q.push_values(entries, |mut row, (index, value, unique)| {
+                row.push_bind(scope.plugin.as_str())
+                    .push_bind(scope.establishment_id.as_str())
+                    .push_bind(collection)
+                    .push_bind(index.as_str())
+                    .push_bind(value.as_slice())
+                    .push_bind(key)
+                    .push_bind(unique.then_some(value.as_slice()));
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *conn).await?.rows_affected()
         });
-        Ok(Err(holder.unwrap_or_default()))
+        if inserted == entries.len() as u64 {
+            return Ok(Ok(()));
+        }
+        // Some value was taken: find which unique index, and who holds it.
+        for (index, value, _) in entries.iter().filter(|(_, _, unique)| *unique) {
+            let holder: Option<String> = run_tx!(self, conn => {
+                sqlx::query_scalar(
+                    "SELECT doc_key FROM plugin_index_entries WHERE plugin = $1 AND establishment_id = $2 \
+                     AND collection = $3 AND index_name = $4 AND unique_value = $5",
+                )
+                .bind(scope.plugin.as_str()).bind(&scope.establishment_id).bind(collection).bind(index).bind(value)
+                .fetch_optional(&mut *conn).await?
+            });
+            if let Some(holder) = holder.filter(|h| h != key) {
+                return Ok(Err((index.clone(), holder)));
+            }
+        }
+        Err(DbError::Invalid(format!(
+            "entrées d'index en double pour {collection}/{key} / duplicate index entries for {collection}/{key}"
+        )))
     }
 
-    /// Records the accounts a document is about.
+    /// Records the accounts a document is about, in one statement.
     pub async fn plugin_insert_subjects(
         &mut self,
         scope: &Scope,
@@ -332,19 +348,29 @@ impl Tx {
         key: &str,
         subjects: &[String],
     ) -> DbResult<()> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
         run_tx!(self, conn => {
-            for user in subjects {
-                sqlx::query(
-                    "INSERT INTO plugin_document_subjects (plugin, establishment_id, user_id, collection, doc_key) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(scope.plugin.as_str()).bind(&scope.establishment_id).bind(user).bind(collection).bind(key)
-                .execute(&mut *conn).await?;
-            }
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO plugin_document_subjects (plugin, establishment_id, user_id, collection, doc_key) ",
+            );
+            q.push_values(subjects, |mut row, user| {
+                row.push_bind(scope.plugin.as_str())
+                    .push_bind(scope.establishment_id.as_str())
+                    .push_bind(user.as_str())
+                    .push_bind(collection)
+                    .push_bind(key);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *conn).await?;
         });
         Ok(())
     }
 }
+
+/// One index entry of a document: (index name, encoded value, unique).
+pub type EntryRow = (String, Vec<u8>, bool);
 
 /// A document with the establishment it belongs to (for privacy exports and index rebuilds,
 /// which span a plugin's establishments).

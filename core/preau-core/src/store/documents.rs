@@ -23,8 +23,7 @@ use super::{
     Conflict, DEFAULT_PAGE_SIZE, Limits, MAX_KEY_BYTES, MAX_OPS_PER_TRANSACTION, MAX_PAGE_SIZE,
     PluginStorage, Revision, Scope, StoreError, StoreResult,
 };
-use crate::db::Db;
-use crate::db::documents::{Direction, DocRow, KeyRange};
+use crate::db::documents::{Direction, DocRow, EntryRow, KeyRange};
 
 /// Attempts of a transaction that meets a transient failure (SQLite busy, PostgreSQL deadlock).
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -173,7 +172,7 @@ pub struct Page {
 /// A plugin's documents in one establishment: what the host hands the plugin's calls.
 #[derive(Debug, Clone, Copy)]
 pub struct Documents<'a> {
-    db: &'a Db,
+    storage: &'a PluginStorage,
     scope: &'a Scope,
     spec: &'a StoreSpec,
     limits: Limits,
@@ -188,7 +187,7 @@ impl PluginStorage {
         limits: Limits,
     ) -> Documents<'a> {
         Documents {
-            db: &self.db,
+            storage: self,
             scope,
             spec,
             limits,
@@ -200,7 +199,7 @@ impl PluginStorage {
 struct PreparedPut {
     body: String,
     subjects: Vec<String>,
-    entries: Vec<(String, Vec<u8>, bool)>,
+    entries: Vec<EntryRow>,
 }
 
 impl Documents<'_> {
@@ -209,6 +208,7 @@ impl Documents<'_> {
         self.spec.collection(collection)?;
         check_key(key, "key")?;
         Ok(self
+            .storage
             .db
             .plugin_document(self.scope, collection, key)
             .await?
@@ -243,6 +243,7 @@ impl Documents<'_> {
                     .map(|c| Cursor::decode(c, name))
                     .transpose()?;
                 let mut rows = self
+                    .storage
                     .db
                     .plugin_index_query(
                         self.scope,
@@ -286,6 +287,7 @@ impl Documents<'_> {
                     .map(|c| Cursor::decode(c, ""))
                     .transpose()?;
                 let mut rows = self
+                    .storage
                     .db
                     .plugin_key_query(
                         self.scope,
@@ -454,7 +456,7 @@ impl Documents<'_> {
         order: &[usize],
     ) -> StoreResult<Vec<Outcome>> {
         let scope = self.scope;
-        let mut tx = self.db.begin(chrono::Utc::now().timestamp_millis()).await?;
+        let mut tx = self.storage.begin().await?;
         let mut outcomes = vec![Outcome::Checked; ops.len()];
         for &n in order {
             let outcome = match (&ops[n], &prepared[n]) {
@@ -496,20 +498,21 @@ impl Documents<'_> {
                             actual,
                         )));
                     }
-                    tx.plugin_clear_document_links(scope, collection, key)
-                        .await?;
-                    for (index, value, unique) in &put.entries {
-                        if let Err(holder) = tx
-                            .plugin_insert_entry(scope, collection, index, value, key, *unique)
-                            .await?
-                        {
-                            return Err(StoreError::Conflict(Conflict::Unique {
-                                op: n,
-                                collection: collection.clone(),
-                                index: index.clone(),
-                                holder,
-                            }));
-                        }
+                    // A document just created has no links yet.
+                    if *precondition != Some(Precondition::Absent) {
+                        tx.plugin_clear_document_links(scope, collection, key)
+                            .await?;
+                    }
+                    if let Err((index, holder)) = tx
+                        .plugin_insert_entries(scope, collection, key, &put.entries)
+                        .await?
+                    {
+                        return Err(StoreError::Conflict(Conflict::Unique {
+                            op: n,
+                            collection: collection.clone(),
+                            index,
+                            holder,
+                        }));
                     }
                     tx.plugin_insert_subjects(scope, collection, key, &put.subjects)
                         .await?;
@@ -670,7 +673,7 @@ impl PluginStorage {
         plugin: &super::PluginId,
         spec: &StoreSpec,
     ) -> StoreResult<()> {
-        let mut tx = self.db.begin(chrono::Utc::now().timestamp_millis()).await?;
+        let mut tx = self.begin().await?;
         let built = tx.plugin_index_definitions(plugin.as_str()).await?;
         for (collection, index, _) in &built {
             let declared = spec
@@ -715,17 +718,16 @@ impl PluginStorage {
                             continue;
                         };
                         let scope = Scope::new(plugin.clone(), row.establishment_id.clone());
+                        let entry = [(index.name.clone(), value, index.unique)];
                         let inserted = tx
-                            .plugin_insert_entry(
+                            .plugin_insert_entries(
                                 &scope,
                                 &collection.name,
-                                &index.name,
-                                &value,
                                 &row.doc.doc_key,
-                                index.unique,
+                                &entry,
                             )
                             .await?;
-                        if let Err(holder) = inserted {
+                        if let Err((_, holder)) = inserted {
                             return Err(StoreError::invalid(
                                 format!("collections.{}.indexes.{}", collection.name, index.name),
                                 format!(

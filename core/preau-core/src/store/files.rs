@@ -245,7 +245,7 @@ impl Files<'_> {
         let db = &self.storage.db;
         let quota = i64::try_from(self.limits.file_quota_bytes).unwrap_or(i64::MAX);
         let size_i = i64::try_from(size).unwrap_or(i64::MAX);
-        let mut tx = db.begin(chrono::Utc::now().timestamp_millis()).await?;
+        let mut tx = self.storage.begin().await?;
         tx.plugin_lock_file_usage(self.scope).await?;
         let old = tx.plugin_file(self.scope, path).await?;
         let (old_size, old_files) = old.as_ref().map_or((0, 0), |f| (f.size, 1));
@@ -312,8 +312,7 @@ impl Files<'_> {
     /// Deletes the file at `path`; whether there was one.
     pub async fn delete(&self, path: &str) -> StoreResult<bool> {
         check_path(path)?;
-        let db = &self.storage.db;
-        let mut tx = db.begin(chrono::Utc::now().timestamp_millis()).await?;
+        let mut tx = self.storage.begin().await?;
         tx.plugin_lock_file_usage(self.scope).await?;
         let Some(old) = tx.plugin_file(self.scope, path).await? else {
             tx.rollback().await?;

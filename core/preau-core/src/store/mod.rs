@@ -25,22 +25,30 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::db::{Db, DbError};
 
 /// The plugin storage of the whole instance: the database and the files root. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PluginStorage {
     db: Db,
+    clock: Clock,
     files_root: PathBuf,
 }
 
 impl PluginStorage {
-    /// Storage on `db`, with files under `{data_dir}/plugin-files`.
-    pub fn new(db: Db, data_dir: &Path) -> PluginStorage {
+    /// Storage on `db`, with files under `{data_dir}/plugin-files`; `clock` stamps the writes.
+    pub fn new(db: Db, clock: Clock, data_dir: &Path) -> PluginStorage {
         PluginStorage {
             db,
+            clock,
             files_root: data_dir.join("plugin-files"),
         }
+    }
+
+    /// Starts a write transaction stamped with the clock's now.
+    pub(crate) async fn begin(&self) -> Result<crate::db::Tx, DbError> {
+        self.db.begin(self.clock.now_ms()).await
     }
 
     /// The database (for the host's own bookkeeping).

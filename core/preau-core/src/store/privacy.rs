@@ -64,7 +64,7 @@ impl PluginStorage {
         let data = self.subject_data(plugin, user_id).await?;
         let mut deleted = Holdings::default();
         if !data.documents.is_empty() {
-            let mut tx = self.db.begin(chrono::Utc::now().timestamp_millis()).await?;
+            let mut tx = self.begin().await?;
             for (establishment_id, doc) in &data.documents {
                 let scope = Scope::new(plugin.clone(), establishment_id.clone());
                 if tx
@@ -108,7 +108,7 @@ impl PluginStorage {
     /// what it held.
     pub async fn purge(&self, plugin: &PluginId) -> StoreResult<Holdings> {
         let held = self.holdings(plugin).await?;
-        let mut tx = self.db.begin(chrono::Utc::now().timestamp_millis()).await?;
+        let mut tx = self.begin().await?;
         tx.plugin_purge(plugin.as_str()).await?;
         tx.commit().await?;
         let root = self.files_root.clone();
