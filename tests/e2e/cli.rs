@@ -1,5 +1,5 @@
 //! The `preau` command line: configuration errors name the key, `migrate` works on a new
-//! database.
+//! database, `plugin keygen/pack/sign` make packages the host can verify.
 
 use crate::support::{output, preau};
 
@@ -85,4 +85,106 @@ fn a_new_charter_is_published_from_the_command_line() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("charte.en.txt"));
+}
+
+/// `preau plugin keygen`, then `pack --key`: a package and a signature that verify with the
+/// public key, a secret key readable by its owner only, and a clear refusal of a bad manifest.
+#[test]
+fn plugin_keygen_pack_and_sign_make_a_verifiable_package() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("ville.key");
+    let out = output(preau().arg("plugin").arg("keygen").arg(&key));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the secret key is private");
+    }
+    let public = std::fs::read_to_string(dir.path().join("ville.key.pub")).expect("public key");
+    let public = preau_package::signing::PublicKey::from_text(&public).expect("public key text");
+    // A second keygen never overwrites a key.
+    assert!(
+        !output(preau().arg("plugin").arg("keygen").arg(&key))
+            .status
+            .success()
+    );
+
+    let plugin = dir.path().join("plugin");
+    std::fs::create_dir_all(&plugin).expect("dir");
+    let manifest = r#"id = "demo:bonjour"
+version = "0.1.0"
+licence = "MIT"
+component = "bonjour.wasm"
+host_api = "^1.0"
+
+[name]
+fr = "Bonjour"
+en = "Hello"
+
+[description]
+fr = "Un service d'exemple."
+en = "An example service."
+"#;
+    std::fs::write(plugin.join("plugin.toml"), manifest).expect("manifest");
+    std::fs::write(
+        plugin.join("bonjour.wasm"),
+        b"\0asm\x0d\x00\x01\x00component",
+    )
+    .expect("component");
+    let package = dir.path().join("bonjour.preau");
+    let out = output(
+        preau()
+            .arg("plugin")
+            .arg("pack")
+            .arg(&plugin)
+            .arg("--out")
+            .arg(&package)
+            .arg("--key")
+            .arg(&key),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&package).expect("package");
+    let unpacked = preau_package::unpack(&bytes).expect("unpack");
+    let sig = std::fs::read_to_string(dir.path().join("bonjour.preau.sig")).expect("signature");
+    preau_package::signing::verify(&unpacked, &sig, &[public]).expect("the signature verifies");
+
+    // `sign` alone gives a signature that verifies too.
+    std::fs::remove_file(dir.path().join("bonjour.preau.sig")).expect("rm");
+    let out = output(
+        preau()
+            .arg("plugin")
+            .arg("sign")
+            .arg(&package)
+            .arg("--key")
+            .arg(&key),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = std::fs::read_to_string(dir.path().join("bonjour.preau.sig")).expect("signature");
+    preau_package::signing::verify(&unpacked, &sig, &[public]).expect("the signature verifies");
+
+    // A bad manifest: the error names the field, in French and English.
+    std::fs::write(plugin.join("plugin.toml"), manifest.replace("MIT", "libre")).expect("manifest");
+    let out = output(
+        preau()
+            .arg("plugin")
+            .arg("pack")
+            .arg(&plugin)
+            .arg("--out")
+            .arg(&package),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("licence") && err.contains("SPDX"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! The `preau` command: `serve` (the default), `migrate` and `demo`. Every command that works on
+//! The `preau` command: `serve` (the default), `migrate`, `demo`, `admin …` and `plugin …`. Every command that works on
 //! an instance takes `--config FILE` (or `PREAU_CONFIG`) and `--data DIR`.
 
 use std::path::PathBuf;
@@ -12,6 +12,8 @@ use preau_core::auth::setup::new_setup_link;
 use preau_core::config::{Config, DatabaseUrl};
 use preau_core::db::Db;
 use preau_core::{demo, server};
+
+mod plugin_cli;
 
 #[derive(Parser)]
 #[command(name = "preau", version, about = "Préau — Espace Numérique de Travail")]
@@ -43,6 +45,9 @@ enum Command {
     /// Administration tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Plugin packages: pack, keygen, sign.
+    #[command(subcommand)]
+    Plugin(plugin_cli::PluginCommand),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +138,10 @@ async fn open_database(config: &Config) -> Result<Db> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Plugin(command)) = cli.command {
+        // Package commands work on files only: no configuration, no database.
+        return plugin_cli::run(command);
+    }
     let config = load_config(&cli.instance)?;
     init_logging(&config.log);
     match cli.command.unwrap_or(Command::Serve) {
@@ -150,6 +159,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
+        Command::Plugin(command) => plugin_cli::run(command),
         Command::Admin(AdminCommand::PublishCharter { fr, en }) => {
             let (fr, en) = (read_charter(&fr)?, read_charter(&en)?);
             let db = open_database(&config).await?;
