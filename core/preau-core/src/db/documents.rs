@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use super::tx::{Tx, TxInner, run_tx};
-use super::{Db, DbError, DbResult, run};
+use super::{Db, DbResult, run};
 use crate::store::Scope;
 use crate::store::encoding::{ByteRange, Cursor};
 
@@ -25,6 +25,16 @@ pub struct IndexedRow {
     #[sqlx(flatten)]
     pub doc: DocRow,
     pub value: Vec<u8>,
+}
+
+/// The PostgreSQL advisory lock key of a plugin's storage: the first 8 bytes of the SHA-256 of
+/// `storage:{plugin}`.
+fn advisory_key(plugin: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("storage:{plugin}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
 }
 
 /// Which way a query reads.
@@ -151,6 +161,23 @@ impl Db {
 impl Tx {
     fn is_postgres(&self) -> bool {
         matches!(self.inner, TxInner::Postgres(_))
+    }
+
+    /// Holds the plugin's storage lock until the end of the transaction: shared by document
+    /// transactions, exclusive for an index rebuild, so that a rebuild never interleaves with
+    /// writes. On SQLite every write transaction is already exclusive (`BEGIN IMMEDIATE`).
+    pub async fn plugin_storage_lock(&mut self, plugin: &str, exclusive: bool) -> DbResult<()> {
+        let TxInner::Postgres(t) = &mut self.inner else {
+            return Ok(());
+        };
+        let key = advisory_key(plugin);
+        let sql = if exclusive {
+            "SELECT pg_advisory_xact_lock($1)"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared($1)"
+        };
+        sqlx::query(sql).bind(key).execute(&mut **t).await?;
+        Ok(())
     }
 
     /// The revision of a document, if present; `lock` holds it (PostgreSQL `FOR SHARE`; SQLite's
@@ -335,9 +362,12 @@ impl Tx {
                 return Ok(Err((index.clone(), holder)));
             }
         }
-        Err(DbError::Invalid(format!(
-            "entrées d'index en double pour {collection}/{key} / duplicate index entries for {collection}/{key}"
-        )))
+        // The holder went away between the two statements: still a lost race on a unique value.
+        let index = entries
+            .iter()
+            .find(|(_, _, unique)| *unique)
+            .map_or_else(String::new, |(index, _, _)| index.clone());
+        Ok(Err((index, String::new())))
     }
 
     /// Records the accounts a document is about, in one statement.
@@ -479,6 +509,31 @@ impl Tx {
             )
             .bind(plugin).bind(collection).bind(after.0).bind(after.1).bind(limit)
             .fetch_all(&mut *conn).await?
+        }))
+    }
+
+    /// Deletes, in every establishment, the documents of `plugin` that list `user_id` among
+    /// their subjects, with their index entries and subjects; (documents, bytes) deleted.
+    pub async fn plugin_delete_subject_documents(
+        &mut self,
+        plugin: &str,
+        user_id: &str,
+    ) -> DbResult<(i64, i64)> {
+        const OF_USER: &str = "(plugin, establishment_id, collection, doc_key) IN (SELECT plugin, establishment_id, \
+             collection, doc_key FROM plugin_document_subjects WHERE plugin = $1 AND user_id = $2)";
+        Ok(run_tx!(self, conn => {
+            let totals: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM plugin_documents WHERE {OF_USER}"
+            )))
+            .bind(plugin).bind(user_id)
+            .fetch_one(&mut *conn).await?;
+            // The subjects table goes last: the others are found through it.
+            for table in ["plugin_index_entries", "plugin_documents", "plugin_document_subjects"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE {OF_USER}")))
+                    .bind(plugin).bind(user_id)
+                    .execute(&mut *conn).await?;
+            }
+            totals
         }))
     }
 

@@ -108,8 +108,9 @@ impl Tx {
         }))
     }
 
-    /// Adds `bytes` and `files` to the usage of `scope` unless the bytes would pass `quota`;
-    /// `false` (nothing written) when they would.
+    /// Adds `bytes` and `files` to the usage of `scope` unless growing bytes would pass `quota`
+    /// (shrinking always passes, even over a lowered quota); `false` (nothing written) when they
+    /// would.
     pub async fn plugin_add_file_usage(
         &mut self,
         scope: &Scope,
@@ -120,7 +121,7 @@ impl Tx {
         Ok(run_tx!(self, conn => {
             sqlx::query(
                 "UPDATE plugin_file_usage SET bytes = bytes + $3, files = files + $4 \
-                 WHERE plugin = $1 AND establishment_id = $2 AND bytes + $3 <= $5",
+                 WHERE plugin = $1 AND establishment_id = $2 AND ($3 <= 0 OR bytes + $3 <= $5)",
             )
             .bind(scope.plugin.as_str()).bind(&scope.establishment_id).bind(bytes).bind(files).bind(quota)
             .execute(&mut *conn).await?.rows_affected()

@@ -25,6 +25,9 @@ use super::{
 };
 use crate::db::documents::{Direction, DocRow, EntryRow, KeyRange};
 
+/// Most bytes of documents one transaction writes.
+pub const MAX_TRANSACTION_BYTES: usize = 8 * 1024 * 1024;
+
 /// Attempts of a transaction that meets a transient failure (SQLite busy, PostgreSQL deadlock).
 pub const MAX_ATTEMPTS: u32 = 5;
 
@@ -388,6 +391,16 @@ impl Documents<'_> {
                 _ => None,
             });
         }
+        let total: usize = prepared.iter().flatten().map(|p| p.body.len()).sum();
+        if total > MAX_TRANSACTION_BYTES {
+            return Err(StoreError::too_large(
+                "ops",
+                format!(
+                    "une transaction écrit au plus {MAX_TRANSACTION_BYTES} octets / \
+                     a transaction writes at most {MAX_TRANSACTION_BYTES} bytes"
+                ),
+            ));
+        }
         // One lock order for every transaction: by (collection, key).
         let mut order: Vec<usize> = (0..ops.len()).collect();
         order.sort_by(|a, b| ops[*a].target().cmp(&ops[*b].target()));
@@ -430,18 +443,25 @@ impl Documents<'_> {
                     ),
                 )
             })?;
-        super::check_subjects(subjects).map_err(|e| at_op(n, e))?;
-        let mut subjects = subjects.to_vec();
-        subjects.sort();
-        subjects.dedup();
+        let subjects = super::check_subjects(subjects).map_err(|e| at_op(n, e))?;
         let mut entries = Vec::new();
         for index in &spec.indexes {
             if let Some(value) = entry_value(index, &object).map_err(|e| at_op(n, e))? {
                 entries.push((index.name.clone(), value, index.unique));
             }
         }
-        // Stored canonical (duplicate fields resolved as the indexes saw them).
+        // Stored canonical (duplicate fields resolved as the indexes saw them); the limit holds
+        // for what is stored too.
         let body = serde_json::Value::Object(object).to_string();
+        if body.len() > self.limits.document_bytes {
+            return Err(StoreError::too_large(
+                format!("ops[{n}].body"),
+                format!(
+                    "un document fait au plus {} octets / a document is at most {} bytes",
+                    self.limits.document_bytes, self.limits.document_bytes
+                ),
+            ));
+        }
         Ok(PreparedPut {
             body,
             subjects,
@@ -457,6 +477,7 @@ impl Documents<'_> {
     ) -> StoreResult<Vec<Outcome>> {
         let scope = self.scope;
         let mut tx = self.storage.begin().await?;
+        tx.plugin_storage_lock(scope.plugin.as_str(), false).await?;
         let mut outcomes = vec![Outcome::Checked; ops.len()];
         for &n in order {
             let outcome = match (&ops[n], &prepared[n]) {
@@ -498,11 +519,8 @@ impl Documents<'_> {
                             actual,
                         )));
                     }
-                    // A document just created has no links yet.
-                    if *precondition != Some(Precondition::Absent) {
-                        tx.plugin_clear_document_links(scope, collection, key)
-                            .await?;
-                    }
+                    tx.plugin_clear_document_links(scope, collection, key)
+                        .await?;
                     if let Err((index, holder)) = tx
                         .plugin_insert_entries(scope, collection, key, &put.entries)
                         .await?
@@ -647,7 +665,7 @@ fn check_key(key: &str, field: &str) -> StoreResult<()> {
 /// A bound of a query by key: strings only.
 fn key_bound(bound: &Bound<IndexValue>) -> StoreResult<Bound<String>> {
     let text = |v: &IndexValue| match v {
-        IndexValue::String(s) => Ok(s.clone()),
+        IndexValue::String(s) => check_key(s, "query.range").map(|()| s.clone()),
         _ => Err(StoreError::invalid(
             "query.range",
             "les clés sont des textes / keys are strings",
@@ -661,7 +679,7 @@ fn key_bound(bound: &Bound<IndexValue>) -> StoreResult<Bound<String>> {
 }
 
 /// Documents read per page while an index is rebuilt.
-const REBUILD_PAGE: i64 = 1000;
+const REBUILD_PAGE: i64 = 200;
 
 impl PluginStorage {
     /// Brings the indexes of `plugin` in line with `spec`, in every establishment: builds new
@@ -674,6 +692,7 @@ impl PluginStorage {
         spec: &StoreSpec,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        tx.plugin_storage_lock(plugin.as_str(), true).await?;
         let built = tx.plugin_index_definitions(plugin.as_str()).await?;
         for (collection, index, _) in &built {
             let declared = spec

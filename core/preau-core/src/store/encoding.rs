@@ -10,9 +10,10 @@
 //! | datetime | `0x30` | milliseconds since the epoch, as integer |
 //! | string | `0x40` | UTF-8 (or the French collation key), `0x00` escaped as `0x00 0xFF`, then `0x00` |
 //!
-//! Tags are below `0xFF`, so "every entry that starts with the encoded prefix P" is the byte range
-//! `[P, P ‖ 0xFF)`; equality on the first fields and a range on the next one become one such
-//! range. Cursors carry the last (value, key) seen.
+//! Instants are compared to the millisecond (two instants within one millisecond are equal for
+//! ranges and unique indexes). Tags are below `0xFF`, so "every entry that starts with the
+//! encoded prefix P" is the byte range `[P, P ‖ 0xFF)`; equality on the first fields and a range
+//! on the next one become one such range. Cursors carry the last (value, key) seen.
 
 use std::ops::Bound;
 
@@ -24,6 +25,10 @@ const TAG_INTEGER: u8 = 0x20;
 const TAG_DATETIME: u8 = 0x30;
 const TAG_STRING: u8 = 0x40;
 const PAST_PREFIX: u8 = 0xFF;
+/// Largest encoded index entry. With the key (at most 512 bytes) and the scope columns, it keeps
+/// every B-tree row under PostgreSQL's limit (2,704 bytes), so both engines accept the same
+/// documents.
+pub const MAX_ENTRY_BYTES: usize = 1_600;
 
 /// A value a query compares an indexed field with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +86,19 @@ pub fn entry_value(
         };
         encode(&mut out, field, &value, &at)?;
     }
+    if out.len() > MAX_ENTRY_BYTES {
+        return Err(StoreError::too_large(
+            format!(
+                "body.{}",
+                index.fields.last().map_or("", |f| f.field.as_str())
+            ),
+            format!(
+                "l'entrée de l'index « {} » dépasse {MAX_ENTRY_BYTES} octets (valeurs trop longues) / \
+                 the entry of index '{}' exceeds {MAX_ENTRY_BYTES} bytes (values too long)",
+                index.name, index.name
+            ),
+        ));
+    }
     Ok(Some(out))
 }
 
@@ -137,8 +155,8 @@ fn encode(out: &mut Vec<u8>, field: &IndexField, value: &IndexValue, at: &str) -
             let bytes = match field.collation {
                 Collation::Bytewise => s.as_bytes(),
                 Collation::French => {
-                    collated = preau_collate::sort_key(s);
-                    collated.as_bytes()
+                    collated = preau_collate::sort_key_bytes(s);
+                    collated.as_slice()
                 }
             };
             for &b in bytes {
@@ -264,10 +282,14 @@ impl Cursor {
         if i != index {
             return Err(bad());
         }
+        if text.len() > 2 * (MAX_ENTRY_BYTES + super::MAX_KEY_BYTES) + 200 {
+            return Err(bad());
+        }
         let value = hex::decode(v).map_err(|_| bad())?;
         let key = hex::decode(k)
             .ok()
             .and_then(|k| String::from_utf8(k).ok())
+            .filter(|k| !k.chars().any(char::is_control))
             .ok_or_else(bad)?;
         Ok(Cursor { value, key })
     }

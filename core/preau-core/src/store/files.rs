@@ -115,9 +115,13 @@ impl PluginStorage {
     /// Removes a blob, logging (not failing) when it cannot: an orphan blob wastes space, it does
     /// not corrupt anything.
     pub(super) async fn remove_blob(&self, dir: Dir, blob: String) {
-        let result = tokio::task::spawn_blocking(move || dir.remove_file(&blob)).await;
-        if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
-            tracing::warn!(error = %e, "plugin file blob not removed");
+        let result = tokio::task::spawn_blocking(move || dir.remove_file(&blob))
+            .await
+            .map_err(std::io::Error::other);
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) | Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "plugin file blob not removed"),
         }
     }
 }
@@ -134,7 +138,7 @@ impl Files<'_> {
     ) -> StoreResult<FileMeta> {
         check_path(path)?;
         check_content_type(content_type)?;
-        check_subjects(subjects)?;
+        let subjects = check_subjects(subjects)?;
         let db = &self.storage.db;
         let quota = self.limits.file_quota_bytes;
         // The quota as it stands, for an early refusal; the transaction below has the last word.
@@ -209,7 +213,7 @@ impl Files<'_> {
                 size,
                 content_type,
                 &sha256,
-                subjects,
+                &subjects,
                 &dir,
             )
             .await;
@@ -261,16 +265,13 @@ impl Files<'_> {
                 needed: size,
             });
         }
-        let mut subjects = subjects.to_vec();
-        subjects.sort();
-        subjects.dedup();
         let row = NewFile {
             path,
             blob_id: blob,
             size: size_i,
             content_type,
             sha256,
-            subjects: &subjects,
+            subjects,
         };
         tx.plugin_upsert_file(self.scope, &row).await?;
         {
@@ -340,6 +341,17 @@ impl Files<'_> {
                 "limit",
                 format!("entre 1 et {MAX_PAGE_SIZE} / between 1 and {MAX_PAGE_SIZE}"),
             ));
+        }
+        for (field, value) in [("prefix", Some(prefix)), ("after", after)] {
+            if value.is_some_and(|v| v.len() > MAX_PATH_BYTES || v.chars().any(char::is_control)) {
+                return Err(StoreError::invalid(
+                    field,
+                    format!(
+                        "au plus {MAX_PATH_BYTES} octets, sans caractère de contrôle / \
+                         at most {MAX_PATH_BYTES} bytes, no control character"
+                    ),
+                ));
+            }
         }
         let rows = self
             .storage

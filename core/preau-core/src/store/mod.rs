@@ -290,21 +290,28 @@ impl From<sqlx::Error> for StoreError {
 /// Result of storage operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// At most [`MAX_SUBJECTS`] account ids (UUIDs).
-pub(crate) fn check_subjects(subjects: &[String]) -> StoreResult<()> {
+/// At most [`MAX_SUBJECTS`] account ids (UUIDs), returned canonical (lowercase, hyphenated, as
+/// the core writes them: what export and deletion match on), sorted and without duplicates.
+pub(crate) fn check_subjects(subjects: &[String]) -> StoreResult<Vec<String>> {
     if subjects.len() > MAX_SUBJECTS {
         return Err(StoreError::too_large(
             "subjects",
             format!("au plus {MAX_SUBJECTS} personnes / at most {MAX_SUBJECTS} people"),
         ));
     }
-    match subjects.iter().find(|s| uuid::Uuid::try_parse(s).is_err()) {
-        Some(s) => Err(StoreError::invalid(
-            "subjects",
-            format!("« {s} » n'est pas un identifiant de compte / is not an account id"),
-        )),
-        None => Ok(()),
+    let mut canonical = Vec::with_capacity(subjects.len());
+    for s in subjects {
+        let id = uuid::Uuid::try_parse(s).map_err(|_| {
+            StoreError::invalid(
+                "subjects",
+                format!("« {s} » n'est pas un identifiant de compte / is not an account id"),
+            )
+        })?;
+        canonical.push(id.hyphenated().to_string());
     }
+    canonical.sort();
+    canonical.dedup();
+    Ok(canonical)
 }
 
 #[cfg(test)]

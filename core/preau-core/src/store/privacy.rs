@@ -61,22 +61,29 @@ impl PluginStorage {
         plugin: &PluginId,
         user_id: &str,
     ) -> StoreResult<Holdings> {
-        let data = self.subject_data(plugin, user_id).await?;
-        let mut deleted = Holdings::default();
-        if !data.documents.is_empty() {
-            let mut tx = self.begin().await?;
-            for (establishment_id, doc) in &data.documents {
-                let scope = Scope::new(plugin.clone(), establishment_id.clone());
-                if tx
-                    .plugin_delete_document(&scope, &doc.collection, &doc.key, None)
-                    .await?
-                {
-                    deleted.documents += 1;
-                    deleted.document_bytes += doc.body.len() as u64;
-                }
-            }
-            tx.commit().await?;
-        }
+        let mut tx = self.begin().await?;
+        tx.plugin_storage_lock(plugin.as_str(), false).await?;
+        let (documents, bytes) = tx
+            .plugin_delete_subject_documents(plugin.as_str(), user_id)
+            .await?;
+        tx.commit().await?;
+        let mut deleted = Holdings {
+            documents: documents.max(0).cast_unsigned(),
+            document_bytes: bytes.max(0).cast_unsigned(),
+            ..Holdings::default()
+        };
+        // Files one by one (their blobs go after each commit); only their metadata is loaded.
+        let files = self
+            .db
+            .plugin_subject_files(plugin.as_str(), user_id)
+            .await?;
+        let data = SubjectData {
+            documents: Vec::new(),
+            files: files
+                .into_iter()
+                .map(|r| (r.establishment_id, FileMeta::from(r.file)))
+                .collect(),
+        };
         for (establishment_id, file) in &data.files {
             let scope = Scope::new(plugin.clone(), establishment_id.clone());
             if self
