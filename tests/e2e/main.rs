@@ -1,8 +1,11 @@
 //! End-to-end tests: the real `preau` binary (built by `cargo xtask test` before the suite runs),
 //! started as a person would start it, against SQLite or — when `PREAU_TEST_DATABASE_URL` is set —
-//! a scratch PostgreSQL database. One binary, one module per topic.
+//! a scratch PostgreSQL database; test plugins built from `tests/plugins/` (`plugins.rs`). One
+//! binary, one module per topic.
 
 mod cli;
 mod demo;
+mod hostile;
+mod plugins;
 mod setup;
 mod support;
