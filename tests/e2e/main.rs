@@ -6,6 +6,7 @@
 mod cli;
 mod demo;
 mod hostile;
+mod imports;
 mod plugins;
 mod setup;
 mod support;

@@ -3,9 +3,11 @@
 //! - [`manifest`]: `plugin.toml`, checked field by field (`docs/plugin-manifest.md`), the limits
 //!   table and the capabilities digest an establishment approves;
 //! - [`archive`]: the deterministic `.preau` archive (`pack`, `unpack`) and its caps;
-//! - [`signing`]: publisher keys and detached, canonical signatures.
+//! - [`signing`]: publisher keys and detached, canonical signatures;
+//! - [`imports`]: a component's imports against its manifest's capabilities and the host's API.
 
 pub mod archive;
+pub mod imports;
 pub mod manifest;
 pub mod signing;
 

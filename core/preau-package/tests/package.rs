@@ -253,7 +253,10 @@ fn every_manifest_error_names_its_field() {
         let e = Manifest::parse(&text).expect_err(field);
         let shown = e.to_string();
         if let PackageError::Manifest { message, .. } = &e {
-            assert!(message.contains(" / ") || message.contains("line"), "French then English: {shown}");
+            assert!(
+                message.contains(" / ") || message.contains("line"),
+                "French then English: {shown}"
+            );
         }
         assert_eq!(field_of(e), *field, "{to}: {shown}");
     }
