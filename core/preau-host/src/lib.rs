@@ -25,6 +25,8 @@ mod bindings {
 mod cache;
 mod call;
 mod state;
+#[doc(hidden)]
+pub mod testing;
 
 pub use bindings::exports::preau::plugin::handler::{Failure, Request, Response};
 pub use call::{CallError, CallLimits};
@@ -38,6 +40,9 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use state::State;
+
+/// Bytes of each pooled memory (and a sixteenth of it for tables) kept resident between calls.
+const KEEP_RESIDENT_BYTES: usize = 256 << 10;
 
 /// How often the epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -123,7 +128,12 @@ impl Runtime {
                 .total_tables(config.max_instances * 4)
                 .max_memories_per_component(2)
                 .max_tables_per_component(4)
-                .max_memory_size(config.max_memory_bytes);
+                .max_memory_size(config.max_memory_bytes)
+                // Reset the first pages of a slot by hand when it is reused instead of giving
+                // them back to the kernel (BENCHMARKS: 256 KiB gave 21.8 µs per call against
+                // 27.6 µs without and 33.6 µs with 1 MiB).
+                .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_BYTES / 16);
             let mut c = base();
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
             match Engine::new(&c) {

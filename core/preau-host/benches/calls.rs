@@ -1,0 +1,105 @@
+//! The plugin runtime's costs, on the `hello` test plugin: one call end to end (admission, new
+//! Store, instantiate, call, view check, drop) with the pooling allocator and on demand; loading
+//! a component by compiling it versus from the precompiled cache; and calls per second with two
+//! threads (printed). Run: `cargo bench -p preau-host --bench calls`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use preau_host::{CallLimits, HostConfig, Request, Runtime};
+
+fn request() -> Request {
+    Request {
+        request_id: "bench".into(),
+        method: "GET".into(),
+        path: "/".into(),
+        query: vec![],
+        form: vec![],
+        user: None,
+        establishment: "0750652C".into(),
+    }
+}
+
+fn calls(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let component = preau_host::testing::test_plugin("hello");
+    let cache = tempfile::tempdir().expect("cache");
+    let mut group = c.benchmark_group("host");
+    for pooling in [true, false] {
+        let runtime = Runtime::new(&HostConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            pooling,
+            ..HostConfig::default()
+        })
+        .expect("runtime");
+        assert_eq!(
+            runtime.is_pooling(),
+            pooling,
+            "the pooling allocator is available here"
+        );
+        let plugin = rt.block_on(runtime.load(&component)).expect("load");
+        let name = if pooling {
+            "call_pooling"
+        } else {
+            "call_on_demand"
+        };
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                plugin
+                    .handle(&runtime, request(), CallLimits::default())
+                    .await
+                    .expect("call")
+            })
+        });
+        if pooling {
+            // Calls per second with two threads, 20,000 calls.
+            let (runtime, plugin) = (Arc::new(runtime), Arc::new(plugin));
+            let started = Instant::now();
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (runtime, plugin) = (runtime.clone(), plugin.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..10_000 {
+                                plugin
+                                    .handle(&runtime, request(), CallLimits::default())
+                                    .await
+                                    .expect("call");
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("task");
+                }
+            });
+            let rate = 20_000.0 / started.elapsed().as_secs_f64();
+            eprintln!("host/calls_per_second_2_threads (pooling): {rate:.0}");
+        }
+    }
+    let runtime = Runtime::new(&HostConfig::default()).expect("runtime");
+    group.sample_size(10);
+    group.bench_function("load_compile", |b| {
+        b.to_async(&rt)
+            .iter(|| async { runtime.load(&component).await.expect("load") })
+    });
+    let cached = Runtime::new(&HostConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..HostConfig::default()
+    })
+    .expect("runtime");
+    group.sample_size(50);
+    group.bench_function("load_cached", |b| {
+        b.to_async(&rt)
+            .iter(|| async { cached.load(&component).await.expect("load") })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, calls);
+criterion_main!(benches);
