@@ -12,7 +12,9 @@ struct Hello;
 impl Guest for Hello {
     fn handle(req: Request) -> Result<Response, Failure> {
         let title = format!("Bonjour {}", req.path.replace('"', ""));
-        Ok(Response::View(format!(r#"{{"schema":"view/1.0","title":"{title}"}}"#)))
+        Ok(Response::View(format!(
+            r#"{{"schema":"view/1.0","title":"{title}"}}"#
+        )))
     }
 }
 

@@ -17,7 +17,9 @@ impl Guest for Hostile {
         match req.path.as_str() {
             "/ok" => {
                 log(Level::Info, &format!("ok for {}", req.request_id));
-                Ok(Response::View(r#"{"schema":"view/1.0","title":"Bonjour"}"#.to_owned()))
+                Ok(Response::View(
+                    r#"{"schema":"view/1.0","title":"Bonjour"}"#.to_owned(),
+                ))
             }
             "/loop" => {
                 let mut n: u64 = 0;
@@ -38,7 +40,10 @@ impl Guest for Hostile {
             ))),
             "/malformed" => Ok(Response::View("{\"schema\": \"view/1.0\", oops".to_owned())),
             "/unknown-schema" => Ok(Response::View(r#"{"schema":"view/9.0"}"#.to_owned())),
-            _ => Err(Failure { status: 404, message: "introuvable / not found".to_owned() }),
+            _ => Err(Failure {
+                status: 404,
+                message: "introuvable / not found".to_owned(),
+            }),
         }
     }
 }
