@@ -93,7 +93,7 @@ pub struct Runtime {
     cache_dir: Option<PathBuf>,
     admission: Arc<Semaphore>,
     pooling: bool,
-    ticker: std::thread::JoinHandle<()>,
+    ticker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -179,7 +179,7 @@ impl Runtime {
             cache_dir: config.cache_dir.clone(),
             admission: Arc::new(Semaphore::new(config.max_instances as usize)),
             pooling,
-            ticker,
+            ticker: Some(ticker),
             stop,
         })
     }
@@ -208,9 +208,12 @@ impl Runtime {
 }
 
 impl Drop for Runtime {
+    /// Stops the epoch ticker (it notices within one tick).
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = &self.ticker;
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
     }
 }
 

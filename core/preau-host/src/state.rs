@@ -15,11 +15,12 @@ pub struct State {
     table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) request_id: String,
-    pub(crate) plugin: String,
+    /// The component's SHA-256 (the plugin id once the lifecycle passes it).
+    pub(crate) component: String,
 }
 
 impl State {
-    pub fn new(memory_bytes: usize, request_id: String, plugin: String) -> State {
+    pub fn new(memory_bytes: usize, request_id: String, component: String) -> State {
         State {
             // No preopened directory, no environment, no arguments, no network, no stdio: the
             // guest's std sees an empty world.
@@ -30,7 +31,7 @@ impl State {
                 memory_denied: false,
             },
             request_id,
-            plugin,
+            component,
         }
     }
 }
@@ -85,12 +86,12 @@ impl LogHost for State {
             }
             message.truncate(cut);
         }
-        let (plugin, request_id) = (&self.plugin, &self.request_id);
+        let (component, request_id) = (&self.component, &self.request_id);
         match level {
-            Level::Debug => tracing::debug!(plugin, request_id, "{message}"),
-            Level::Info => tracing::info!(plugin, request_id, "{message}"),
-            Level::Warn => tracing::warn!(plugin, request_id, "{message}"),
-            Level::Error => tracing::error!(plugin, request_id, "{message}"),
+            Level::Debug => tracing::debug!(component, request_id, "{message}"),
+            Level::Info => tracing::info!(component, request_id, "{message}"),
+            Level::Warn => tracing::warn!(component, request_id, "{message}"),
+            Level::Error => tracing::error!(component, request_id, "{message}"),
         }
     }
 }
