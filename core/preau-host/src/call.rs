@@ -179,10 +179,7 @@ pub async fn handle(
             Ok(Response::View(view))
         }
         Ok(Response::Redirect(path)) => {
-            let local = path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains(['\\', '\r', '\n']);
-            if local {
+            if crate::view::is_local_path(&path) {
                 Ok(Response::Redirect(path))
             } else {
                 Err(CallError::ViewInvalid {
@@ -202,26 +199,12 @@ enum ViewProblem {
     Invalid(String),
 }
 
-/// A view: at most `limit` bytes of JSON, an object whose `schema` is `view/1.x`.
+/// A view: at most `limit` bytes of JSON following `view/1.x` (`view.rs`).
 fn check_view(view: &str, limit: usize) -> Result<(), ViewProblem> {
     if view.len() > limit {
         return Err(ViewProblem::TooLarge(view.len()));
     }
     let value: serde_json::Value = serde_json::from_str(view)
         .map_err(|e| ViewProblem::Invalid(format!("JSON illisible / unreadable JSON: {e}")))?;
-    let schema = value
-        .get("schema")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default();
-    let minor = schema
-        .strip_prefix("view/1.")
-        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()));
-    if !value.is_object() || minor.is_none() {
-        return Err(ViewProblem::Invalid(format!(
-            "« schema » doit valoir « view/1.x », pas « {} » / 'schema' must be 'view/1.x', not '{}'",
-            schema.chars().take(40).collect::<String>(),
-            schema.chars().take(40).collect::<String>()
-        )));
-    }
-    Ok(())
+    crate::view::check(&value).map_err(ViewProblem::Invalid)
 }

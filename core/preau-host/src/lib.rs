@@ -27,6 +27,7 @@ mod call;
 mod state;
 #[doc(hidden)]
 pub mod testing;
+pub mod view;
 
 pub use bindings::exports::preau::plugin::handler::{Failure, Request, Response};
 pub use call::{CallError, CallLimits};

@@ -13,7 +13,7 @@ impl Guest for Hello {
     fn handle(req: Request) -> Result<Response, Failure> {
         let title = format!("Bonjour {}", req.path.replace('"', ""));
         Ok(Response::View(format!(
-            r#"{{"schema":"view/1.0","title":"{title}"}}"#
+            r#"{{"schema":"view/1.0","title":"{title}","body":[]}}"#
         )))
     }
 }

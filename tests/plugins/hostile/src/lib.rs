@@ -18,7 +18,7 @@ impl Guest for Hostile {
             "/ok" => {
                 log(Level::Info, &format!("ok for {}", req.request_id));
                 Ok(Response::View(
-                    r#"{"schema":"view/1.0","title":"Bonjour"}"#.to_owned(),
+                    r#"{"schema":"view/1.0","title":"Bonjour","body":[]}"#.to_owned(),
                 ))
             }
             "/loop" => {
