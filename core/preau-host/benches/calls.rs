@@ -1,7 +1,7 @@
 //! The plugin runtime's costs, on the `hello` test plugin: one call end to end (admission, new
 //! Store, instantiate, call, view check, drop) with the pooling allocator and on demand; loading
-//! a component by compiling it versus from the precompiled cache; and calls per second with two
-//! threads (printed). Run: `cargo bench -p preau-host --bench calls`.
+//! a component by compiling it versus from the precompiled cache; calls per second with two
+//! threads and the resident memory of a live instance (both printed). Run: `cargo bench -p preau-host --bench calls`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -81,6 +81,38 @@ fn calls(c: &mut Criterion) {
             let rate = 20_000.0 / started.elapsed().as_secs_f64();
             eprintln!("host/calls_per_second_2_threads (pooling): {rate:.0}");
         }
+    }
+    // Memory per live instance: the resident set before and after holding 50 idle instances.
+    {
+        let runtime = Runtime::new(&HostConfig {
+            pooling: true,
+            ..HostConfig::default()
+        })
+        .expect("runtime");
+        let plugin = rt.block_on(runtime.load(&component)).expect("load");
+        let rss = || -> u64 {
+            let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+            statm
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(0)
+                * 4096
+        };
+        // Fresh pool slots: what instantiation itself makes resident.
+        let before = rss();
+        let live: Vec<_> = (0..50)
+            .map(|_| {
+                rt.block_on(plugin.instantiate_idle(&runtime, 64 << 20))
+                    .expect("instance")
+            })
+            .collect();
+        let after = rss();
+        eprintln!(
+            "host/resident_bytes_per_live_instance (pooling, 50 held): {}",
+            after.saturating_sub(before) / live.len() as u64
+        );
+        drop(live);
     }
     let runtime = Runtime::new(&HostConfig::default()).expect("runtime");
     group.sample_size(10);

@@ -218,6 +218,13 @@ impl Drop for Runtime {
     }
 }
 
+/// A live, idle instance (see [`Plugin::instantiate_idle`]).
+#[doc(hidden)]
+pub struct IdleInstance {
+    _store: wasmtime::Store<State>,
+    _instance: bindings::Plugin,
+}
+
 /// A loaded plugin: its component linked and ready to instantiate.
 pub struct Plugin {
     pre: bindings::PluginPre<State>,
@@ -236,6 +243,31 @@ impl Plugin {
     /// SHA-256 of the component.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// Instantiates the plugin and keeps the instance alive until the result is dropped, without
+    /// calling it: for measuring what a live instance costs (benchmarks).
+    #[doc(hidden)]
+    pub async fn instantiate_idle(
+        &self,
+        runtime: &Runtime,
+        memory_bytes: usize,
+    ) -> Result<IdleInstance, HostError> {
+        let mut store = wasmtime::Store::new(
+            &runtime.engine,
+            State::new(memory_bytes, "idle".into(), self.sha256.clone()),
+        );
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| HostError::Link(format!("{e:#}")))?;
+        Ok(IdleInstance {
+            _store: store,
+            _instance: instance,
+        })
     }
 
     /// Handles one request in a fresh instance, within `limits`.
