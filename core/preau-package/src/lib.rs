@@ -4,11 +4,13 @@
 //!   table and the capabilities digest an establishment approves;
 //! - [`archive`]: the deterministic `.preau` archive (`pack`, `unpack`) and its caps;
 //! - [`signing`]: publisher keys and detached, canonical signatures;
+//! - [`names`]: the naming rules the core's storage shares;
 //! - [`imports`]: a component's imports against its manifest's capabilities and the host's API.
 
 pub mod archive;
 pub mod imports;
 pub mod manifest;
+pub mod names;
 pub mod signing;
 
 pub use archive::{Package, pack, unpack};

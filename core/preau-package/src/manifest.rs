@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{is_field_name, is_kebab, is_name, is_plugin_id};
 use crate::{PackageError, PackageResult};
 
 /// The profiles a permission may be granted to by default (the core's vocabulary).
@@ -269,10 +270,7 @@ impl Manifest {
 
     /// Every check of `docs/plugin-manifest.md` that needs no other file.
     pub fn check(&self) -> PackageResult<()> {
-        let ok = self
-            .id
-            .split_once(':')
-            .is_some_and(|(p, n)| is_kebab(p) && is_kebab(n));
+        let ok = is_plugin_id(&self.id);
         if !ok {
             return Err(err(
                 "id",
@@ -552,13 +550,7 @@ impl Manifest {
                 }
                 for (f, field) in index.fields.iter().enumerate() {
                     let at = format!("{at}.fields[{f}]");
-                    let valid = !field.field.is_empty()
-                        && field.field.len() <= 64
-                        && !field.field.starts_with(|c: char| c.is_ascii_digit())
-                        && field
-                            .field
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    let valid = is_field_name(&field.field);
                     if !valid {
                         return Err(err(
                             format!("{at}.field"),
@@ -718,23 +710,6 @@ fn check_route_path(field: &str, path: &str) -> PackageResult<()> {
             ),
         ))
     }
-}
-
-fn is_kebab(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--")
-}
-
-fn is_name(s: &str) -> bool {
-    s.len() <= 64
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn name_rule(s: &str) -> String {

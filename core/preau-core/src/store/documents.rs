@@ -633,19 +633,24 @@ fn precondition_conflict(
     }
 }
 
-/// Prefixes an error's field with the operation it comes from.
-fn at_op(n: usize, e: StoreError) -> StoreError {
+/// Prefixes an error's field with where it comes from (`ops[2]`, `students/s1`).
+fn within(prefix: &str, e: StoreError) -> StoreError {
     match e {
         StoreError::Invalid { field, message } => StoreError::Invalid {
-            field: format!("ops[{n}].{field}"),
+            field: format!("{prefix}.{field}"),
             message,
         },
         StoreError::TooLarge { field, message } => StoreError::TooLarge {
-            field: format!("ops[{n}].{field}"),
+            field: format!("{prefix}.{field}"),
             message,
         },
         other => other,
     }
+}
+
+/// Prefixes an error's field with the operation it comes from.
+fn at_op(n: usize, e: StoreError) -> StoreError {
+    within(&format!("ops[{n}]"), e)
 }
 
 /// Keys: 1 to [`MAX_KEY_BYTES`] bytes, no control characters.
@@ -732,7 +737,7 @@ impl PluginStorage {
                             serde_json::from_str(&row.doc.body)
                                 .map_err(|e| StoreError::invalid(at(), e.to_string()))?;
                         let Some(value) =
-                            entry_value(index, &body).map_err(|e| at_doc(&at(), e))?
+                            entry_value(index, &body).map_err(|e| within(&at(), e))?
                         else {
                             continue;
                         };
@@ -775,20 +780,5 @@ impl PluginStorage {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// Prefixes an error's field with the document it comes from.
-fn at_doc(doc: &str, e: StoreError) -> StoreError {
-    match e {
-        StoreError::Invalid { field, message } => StoreError::Invalid {
-            field: format!("{doc}.{field}"),
-            message,
-        },
-        StoreError::TooLarge { field, message } => StoreError::TooLarge {
-            field: format!("{doc}.{field}"),
-            message,
-        },
-        other => other,
     }
 }

@@ -100,10 +100,7 @@ pub struct PluginId(String);
 
 impl PluginId {
     pub fn parse(s: &str) -> Result<PluginId, StoreError> {
-        let ok = s
-            .split_once(':')
-            .is_some_and(|(publisher, name)| is_kebab(publisher) && is_kebab(name));
-        if ok {
+        if preau_package::names::is_plugin_id(s) {
             Ok(PluginId(s.to_owned()))
         } else {
             Err(StoreError::invalid(
@@ -135,17 +132,6 @@ impl fmt::Display for PluginId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Lowercase ASCII letters and digits with single hyphens inside, 1 to 64 bytes.
-pub(crate) fn is_kebab(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--")
 }
 
 /// Whose data a call reads and writes: one plugin in one establishment. Only the host builds it,

@@ -212,12 +212,7 @@ impl StoreSpec {
 /// Collection and index names: lowercase ASCII letters, digits, `-` and `_`, starting with a
 /// letter, at most 64 bytes.
 fn check_name(field: &str, name: &str) -> StoreResult<()> {
-    let ok = name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
+    if preau_package::names::is_name(name) {
         Ok(())
     } else {
         Err(StoreError::invalid(
@@ -232,11 +227,7 @@ fn check_name(field: &str, name: &str) -> StoreResult<()> {
 
 /// Field names: ASCII letters, digits and `_`, not starting with a digit, at most 64 bytes.
 fn check_field(field: &str, name: &str) -> StoreResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok {
+    if preau_package::names::is_field_name(name) {
         Ok(())
     } else {
         Err(StoreError::invalid(
