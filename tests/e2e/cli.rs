@@ -1,7 +1,7 @@
 //! The `preau` command line: configuration errors name the key, `migrate` works on a new
 //! database, `plugin keygen/pack/sign` make packages the host can verify.
 
-use crate::support::{output, preau};
+use crate::support::{output, preau, succeeded};
 
 #[test]
 fn invalid_settings_stop_the_start_and_name_the_key() {
@@ -33,20 +33,10 @@ fn invalid_settings_stop_the_start_and_name_the_key() {
 fn migrate_creates_the_sqlite_database_in_the_data_directory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("instance");
-    let out = output(preau().arg("migrate").arg("--data").arg(&data));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(preau().arg("migrate").arg("--data").arg(&data));
     assert!(data.join("preau.db").exists());
     // Running it again is a no-op.
-    let out = output(preau().arg("migrate").arg("--data").arg(&data));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(preau().arg("migrate").arg("--data").arg(&data));
 }
 
 #[test]
@@ -57,7 +47,7 @@ fn a_new_charter_is_published_from_the_command_line() {
     let en = dir.path().join("charte.en.txt");
     std::fs::write(&fr, "Charte, version 2.\n\nDeuxième paragraphe.").expect("write");
     std::fs::write(&en, "Terms, version 2.").expect("write");
-    let out = output(
+    let out = succeeded(
         preau()
             .args(["admin", "publish-charter", "--fr"])
             .arg(&fr)
@@ -65,11 +55,6 @@ fn a_new_charter_is_published_from_the_command_line() {
             .arg(&en)
             .arg("--data")
             .arg(&data),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("version 2"));
     // An empty text is refused, with the file named.
@@ -93,12 +78,7 @@ fn a_new_charter_is_published_from_the_command_line() {
 fn plugin_keygen_pack_and_sign_make_a_verifiable_package() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = dir.path().join("ville.key");
-    let out = output(preau().arg("plugin").arg("keygen").arg(&key));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(preau().arg("plugin").arg("keygen").arg(&key));
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).expect("key").permissions().mode();
@@ -136,7 +116,7 @@ en = "An example service."
     )
     .expect("component");
     let package = dir.path().join("bonjour.preau");
-    let out = output(
+    let out = succeeded(
         preau()
             .arg("plugin")
             .arg("pack")
@@ -146,11 +126,6 @@ en = "An example service."
             .arg("--key")
             .arg(&key),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let bytes = std::fs::read(&package).expect("package");
     let unpacked = preau_package::unpack(&bytes).expect("unpack");
     let sig = std::fs::read_to_string(dir.path().join("bonjour.preau.sig")).expect("signature");
@@ -158,18 +133,13 @@ en = "An example service."
 
     // `sign` alone gives a signature that verifies too.
     std::fs::remove_file(dir.path().join("bonjour.preau.sig")).expect("rm");
-    let out = output(
+    let out = succeeded(
         preau()
             .arg("plugin")
             .arg("sign")
             .arg(&package)
             .arg("--key")
             .arg(&key),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let sig = std::fs::read_to_string(dir.path().join("bonjour.preau.sig")).expect("signature");
     preau_package::signing::verify(&unpacked, &sig, &[public]).expect("the signature verifies");

@@ -33,6 +33,18 @@ pub fn output(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("run preau")
 }
 
+/// Runs a command that must succeed; its stderr is the failure message otherwise.
+#[track_caller]
+pub fn succeeded(cmd: &mut Command) -> Output {
+    let out = output(cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
