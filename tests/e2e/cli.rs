@@ -33,10 +33,10 @@ fn invalid_settings_stop_the_start_and_name_the_key() {
 fn migrate_creates_the_sqlite_database_in_the_data_directory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("instance");
-    let out = succeeded(preau().arg("migrate").arg("--data").arg(&data));
+    succeeded(preau().arg("migrate").arg("--data").arg(&data));
     assert!(data.join("preau.db").exists());
     // Running it again is a no-op.
-    let out = succeeded(preau().arg("migrate").arg("--data").arg(&data));
+    succeeded(preau().arg("migrate").arg("--data").arg(&data));
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn a_new_charter_is_published_from_the_command_line() {
 fn plugin_keygen_pack_and_sign_make_a_verifiable_package() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = dir.path().join("ville.key");
-    let out = succeeded(preau().arg("plugin").arg("keygen").arg(&key));
+    succeeded(preau().arg("plugin").arg("keygen").arg(&key));
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).expect("key").permissions().mode();
@@ -116,7 +116,7 @@ en = "An example service."
     )
     .expect("component");
     let package = dir.path().join("bonjour.preau");
-    let out = succeeded(
+    succeeded(
         preau()
             .arg("plugin")
             .arg("pack")
@@ -133,7 +133,7 @@ en = "An example service."
 
     // `sign` alone gives a signature that verifies too.
     std::fs::remove_file(dir.path().join("bonjour.preau.sig")).expect("rm");
-    let out = succeeded(
+    succeeded(
         preau()
             .arg("plugin")
             .arg("sign")

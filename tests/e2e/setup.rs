@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{free_port, output, preau, succeeded};
+use crate::support::{free_port, preau, succeeded};
 
 struct Killed(std::process::Child);
 
