@@ -61,17 +61,24 @@ pub async fn load_or_compile(
             .precompile_component(&bytes)
             .map_err(|e| HostError::Component(format!("{e:#}")))?;
         std::fs::create_dir_all(&dir)?;
-        // Written aside, then renamed: readers see a whole file or none.
-        let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, &precompiled)?;
-        std::fs::rename(&tmp, &artefact)?;
-        std::fs::write(&tmp, sha256_hex(&precompiled))?;
-        std::fs::rename(&tmp, &check)?;
+        // Written aside under a unique name, then renamed: readers see a whole file or none,
+        // and two compilations of the same component (threads or processes) never share a
+        // temporary file.
+        write_atomically(&dir, &artefact, &precompiled)?;
+        write_atomically(&dir, &check, sha256_hex(&precompiled).as_bytes())?;
         deserialize(&engine, &precompiled)
     })
     .await
     .map_err(|e| HostError::Engine(e.to_string()))??;
     Ok(Compiled { component, sha256 })
+}
+
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Deserializes a precompiled component that this process (or another node with the same
