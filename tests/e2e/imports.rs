@@ -35,7 +35,7 @@ en = "A test."
 }
 
 /// A component whose world is `world` in the WIT packages `packages` (the last one holds it).
-fn synthesize(packages: &[&str], world: &str) -> Vec<u8> {
+pub(crate) fn synthesize(packages: &[&str], world: &str) -> Vec<u8> {
     let mut resolve = wit_parser::Resolve::default();
     let mut last = None;
     for (n, text) in packages.iter().enumerate() {

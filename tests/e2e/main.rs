@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod hostile;
 mod imports;
+mod lifecycle;
 mod plugins;
 mod setup;
 mod support;

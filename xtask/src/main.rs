@@ -77,6 +77,10 @@ fn demo(args: Vec<String>) -> Result<()> {
     ]))?;
     let mut cmd = Command::new(Path::new("target/release/preau"));
     cmd.arg("demo").args(args);
+    if has_plugins() {
+        // The demo signs them with a key it generates in its data directory, and trusts it.
+        cmd.args(["--plugins", "plugins"]);
+    }
     run(&mut cmd)
 }
 
@@ -215,6 +219,15 @@ fn ensure_wasm_target() -> Result<()> {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Whether `plugins/` holds a plugin directory (one with a `plugin.toml`).
+fn has_plugins() -> bool {
+    std::fs::read_dir("plugins").is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.path().join("plugin.toml").is_file())
+    })
 }
 
 /// Builds every first-party plugin (`plugins/*/Cargo.toml`) for `wasm32-wasip2`, release, in its

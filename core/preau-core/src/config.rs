@@ -61,6 +61,28 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[serde(default)]
     pub legal: LegalConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+}
+
+/// Plugins: whose packages this instance installs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Publisher public keys (`ed25519:…`, from `preau plugin keygen`) whose signed packages
+    /// `preau plugin install` accepts.
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
+}
+
+impl PluginsConfig {
+    /// The trusted keys, parsed (checked when the configuration is loaded).
+    pub fn trusted(&self) -> Vec<preau_package::signing::PublicKey> {
+        self.trusted_keys
+            .iter()
+            .filter_map(|k| preau_package::signing::PublicKey::from_text(k).ok())
+            .collect()
+    }
 }
 
 /// What the legal pages say about the publisher (empty: a generic wording naming the collectivité).
@@ -384,6 +406,7 @@ const KEYS: &[(&str, EnvKind)] = &[
     ("legal.director", EnvKind::Text),
     ("legal.host", EnvKind::Text),
     ("legal.dpo_contact", EnvKind::Text),
+    ("plugins.trusted_keys", EnvKind::List),
 ];
 
 /// Environment variables with the `PREAU_` prefix that are not settings.
@@ -565,6 +588,14 @@ impl Config {
                 "smtp.host",
                 "le serveur SMTP est vide / the SMTP host is empty".into(),
             ));
+        }
+        for (n, key) in self.plugins.trusted_keys.iter().enumerate() {
+            if let Err(e) = preau_package::signing::PublicKey::from_text(key) {
+                return Err(invalid(
+                    &format!("plugins.trusted_keys[{n}]"),
+                    e.to_string(),
+                ));
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod identity;
 pub mod mail;
 pub mod maintenance;
+pub mod plugins;
 
 pub mod portal;
 pub mod rights;

@@ -45,7 +45,8 @@ enum Command {
     /// Administration tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Plugin packages: pack, keygen, sign.
+    /// Plugins: packages (pack, keygen, sign) and their lifecycle (install, list, remove,
+    /// enable, disable).
     #[command(subcommand)]
     Plugin(plugin_cli::PluginCommand),
 }
@@ -108,6 +109,10 @@ struct DemoArgs {
     /// Builds the demo and exits without serving.
     #[arg(long)]
     no_serve: bool,
+    /// Packs, signs (with a key generated in the data directory), installs and enables every
+    /// plugin directory found in DIR (`cargo xtask demo` passes `plugins`).
+    #[arg(long, value_name = "DIR")]
+    plugins: Option<PathBuf>,
 }
 
 fn load_config(args: &InstanceArgs) -> Result<Config> {
@@ -139,8 +144,16 @@ async fn open_database(config: &Config) -> Result<Db> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Plugin(command)) = cli.command {
-        // Package commands work on files only: no configuration, no database.
-        return plugin_cli::run(command);
+        if command.is_package_only() {
+            // Package commands work on files only: no configuration, no database.
+            return plugin_cli::run(command);
+        }
+        let config = load_config(&cli.instance)?;
+        init_logging(&config.log);
+        let db = open_database(&config).await?;
+        let result = plugin_cli::run_lifecycle(command, &config, &db).await;
+        db.close().await;
+        return result;
     }
     let config = load_config(&cli.instance)?;
     init_logging(&config.log);
@@ -159,7 +172,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
-        Command::Plugin(command) => plugin_cli::run(command),
+        Command::Plugin(_) => bail!("plugin commands are handled above"),
         Command::Admin(AdminCommand::PublishCharter { fr, en }) => {
             let (fr, en) = (read_charter(&fr)?, read_charter(&en)?);
             let db = open_database(&config).await?;
@@ -287,6 +300,13 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
             "  {what:<24} {:<28} {}{code}",
             account.login, account.display_name
         );
+    }
+    if let Some(dir) = &args.plugins {
+        for (id, version) in plugin_cli::install_demo_plugins(&config, &db, dir).await? {
+            println!(
+                "  extension / plugin {id} {version} : installée et activée partout / installed and enabled everywhere"
+            );
+        }
     }
     if let Some(path) = &args.accounts_json {
         let json = serde_json::to_string_pretty(&demo.accounts)?;

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod documents;
 pub mod files;
 pub mod identity;
+pub mod plugins;
 pub mod rights;
 pub mod tx;
 

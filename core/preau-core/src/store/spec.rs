@@ -209,6 +209,56 @@ impl StoreSpec {
     }
 }
 
+impl StoreSpec {
+    /// The checked form of what a manifest declares (its `[[collections]]`); the manifest was
+    /// checked already, so an error here names a declaration the store cannot hold.
+    pub fn from_manifest(manifest: &preau_package::Manifest) -> StoreResult<StoreSpec> {
+        let mut collections = Vec::with_capacity(manifest.collections.len());
+        for c in &manifest.collections {
+            let mut indexes = Vec::with_capacity(c.indexes.len());
+            for i in &c.indexes {
+                let mut fields = Vec::with_capacity(i.fields.len());
+                for f in &i.fields {
+                    let kind = match f.kind.as_str() {
+                        "string" => FieldType::String,
+                        "integer" => FieldType::Integer,
+                        "datetime" => FieldType::Datetime,
+                        "boolean" => FieldType::Boolean,
+                        other => {
+                            return Err(StoreError::invalid(
+                                format!(
+                                    "collections.{}.indexes.{}.fields.{}",
+                                    c.name, i.name, f.field
+                                ),
+                                format!("type inconnu « {other} » / unknown type '{other}'"),
+                            ));
+                        }
+                    };
+                    let collation = match f.collation.as_deref() {
+                        Some("fr") => Collation::French,
+                        _ => Collation::Bytewise,
+                    };
+                    fields.push(IndexField {
+                        field: f.field.clone(),
+                        kind,
+                        collation,
+                    });
+                }
+                indexes.push(IndexSpec {
+                    name: i.name.clone(),
+                    fields,
+                    unique: i.unique,
+                });
+            }
+            collections.push(CollectionSpec {
+                name: c.name.clone(),
+                indexes,
+            });
+        }
+        StoreSpec::new(collections)
+    }
+}
+
 /// Collection and index names: lowercase ASCII letters, digits, `-` and `_`, starting with a
 /// letter, at most 64 bytes.
 fn check_name(field: &str, name: &str) -> StoreResult<()> {

@@ -1,0 +1,135 @@
+//! Installed plugins and where they run: the lifecycle an operator drives with `preau plugin
+//! install | list | remove | enable | disable` ([`lifecycle`]), and the rule that decides which
+//! installed version an establishment runs ([`resolve`]).
+//!
+//! Installs are keyed by (plugin, version); several versions sit side by side. An enablement
+//! records what an establishment's operator approved: the capabilities digest of a version
+//! (`Manifest::capabilities_digest`), who approved it and when. The establishment runs the newest
+//! installed version whose digest is the approved one — an update asking for nothing new takes
+//! effect at once, one asking for more waits for a new approval, and meanwhile the establishment
+//! stays on the version it approved.
+
+pub mod lifecycle;
+
+pub use lifecycle::{Lifecycle, LifecycleError, PluginOverview};
+
+/// An installed version, as far as choosing one is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub version: semver::Version,
+    pub capabilities_digest: String,
+}
+
+/// What an establishment runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// This version runs; `awaiting` is a newer installed version whose capabilities differ from
+    /// the approved ones ("update awaiting approval").
+    Running {
+        version: semver::Version,
+        awaiting: Option<semver::Version>,
+    },
+    /// No installed version matches what was approved (the approved one was removed, or the
+    /// pinned version is gone): nothing runs until an operator approves again.
+    AwaitingApproval { newest: Option<semver::Version> },
+}
+
+/// The version an enablement runs among `installed`: the pinned one if it is installed with the
+/// approved digest, otherwise the newest installed with the approved digest.
+pub fn resolve(
+    installed: &[Candidate],
+    approved_digest: &str,
+    pinned: Option<&semver::Version>,
+) -> Resolution {
+    let newest = installed.iter().map(|c| &c.version).max().cloned();
+    let matching = installed
+        .iter()
+        .filter(|c| c.capabilities_digest == approved_digest)
+        .filter(|c| pinned.is_none_or(|p| &c.version == p))
+        .map(|c| &c.version)
+        .max()
+        .cloned();
+    match matching {
+        Some(version) => {
+            let awaiting = if pinned.is_some() {
+                None
+            } else {
+                newest.filter(|n| n > &version)
+            };
+            Resolution::Running { version, awaiting }
+        }
+        None => Resolution::AwaitingApproval { newest },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(v: &str, digest: &str) -> Candidate {
+        Candidate {
+            version: semver::Version::parse(v).expect("version"),
+            capabilities_digest: digest.to_owned(),
+        }
+    }
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).expect("version")
+    }
+
+    #[test]
+    fn the_newest_version_with_the_approved_capabilities_runs() {
+        let installed = [c("1.0.0", "a"), c("1.1.0", "a"), c("1.0.5", "a")];
+        assert_eq!(
+            resolve(&installed, "a", None),
+            Resolution::Running {
+                version: v("1.1.0"),
+                awaiting: None
+            }
+        );
+    }
+
+    #[test]
+    fn an_update_asking_for_more_waits_and_the_approved_version_keeps_running() {
+        let installed = [c("1.0.0", "a"), c("2.0.0", "b")];
+        assert_eq!(
+            resolve(&installed, "a", None),
+            Resolution::Running {
+                version: v("1.0.0"),
+                awaiting: Some(v("2.0.0"))
+            }
+        );
+    }
+
+    #[test]
+    fn a_pinned_version_runs_even_when_newer_ones_exist() {
+        let installed = [c("1.0.0", "a"), c("1.1.0", "a")];
+        assert_eq!(
+            resolve(&installed, "a", Some(&v("1.0.0"))),
+            Resolution::Running {
+                version: v("1.0.0"),
+                awaiting: None
+            }
+        );
+    }
+
+    #[test]
+    fn nothing_runs_when_no_installed_version_matches_the_approval() {
+        let installed = [c("2.0.0", "b")];
+        assert_eq!(
+            resolve(&installed, "a", None),
+            Resolution::AwaitingApproval {
+                newest: Some(v("2.0.0"))
+            }
+        );
+        assert_eq!(
+            resolve(&[c("1.0.0", "a")], "a", Some(&v("1.1.0"))),
+            Resolution::AwaitingApproval {
+                newest: Some(v("1.0.0"))
+            }
+        );
+        assert_eq!(
+            resolve(&[], "a", None),
+            Resolution::AwaitingApproval { newest: None }
+        );
+    }
+}
