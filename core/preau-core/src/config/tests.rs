@@ -203,3 +203,19 @@ fn sample_file_is_valid_and_lists_every_key() {
         assert!(found.is_some(), "examples/preau.toml does not show `{key}`");
     }
 }
+
+#[test]
+fn trusted_plugin_keys_are_checked_when_loading() {
+    let key = preau_package::signing::SecretKey::generate()
+        .expect("key")
+        .public()
+        .to_text();
+    let config = Config::load(None, env(&[("PREAU_PLUGINS_TRUSTED_KEYS", &key)])).expect("valid");
+    assert_eq!(config.plugins.trusted().len(), 1);
+    let f = file("[plugins]\ntrusted_keys = [\"ed25519:pas-une-clé\"]\n");
+    let err = Config::load(Some(f.path()), env(&[])).expect_err("bad key");
+    match err {
+        ConfigError::Invalid { key, .. } => assert_eq!(key, "plugins.trusted_keys[0]"),
+        other => panic!("expected an invalid key, got {other:?}"),
+    }
+}
