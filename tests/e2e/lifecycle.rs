@@ -258,22 +258,38 @@ async fn install_refuses_undeclared_imports_and_newer_apis() {
 async fn updates_wait_for_approval_and_removal_protects_data() {
     let i = Instance::new().await;
     let uai = i.uai().await;
-    for (version, extra) in [("0.1.0", ""), ("0.2.0", "")] {
+    let read = "[[permissions]]\nid = \"notes.lire\"\nfamily = \"consultation\"\nlabel = { fr = \"Lire les notes\", en = \"Read notes\" }\ndefaults = [\"eleve\", \"enseignant\"]\n";
+    let write = "[[permissions]]\nid = \"notes.ecrire\"\nfamily = \"publication\"\nlabel = { fr = \"Écrire\", en = \"Write\" }\ndefaults = [\"enseignant\"]\n";
+    for (version, extra) in [("0.1.0", read), ("0.2.0", read)] {
         let pkg = i.package(version, extra, true);
         succeeded(&mut i.plugin(&["install", "--file", path_str(&pkg)]));
     }
     let e = refused(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", "0000000A"]));
     assert!(e.contains("UAI") || e.contains("inconnu"), "{e}");
     let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai]));
-    assert!(
-        out.contains("0.2.0") && out.contains("aucune / none"),
-        "{out}"
-    );
+    assert!(out.contains("0.2.0") && out.contains("notes.lire"), "{out}");
+    // The permissions' default grants are in place in that establishment.
+    let establishment = i.t.db.establishments().await.expect("establishments")[0]
+        .id
+        .clone();
+    let granted = |permission: &'static str| {
+        let (db, establishment) = (i.t.db.clone(), establishment.clone());
+        async move {
+            db.granted_profiles(&establishment, "essai:bonjour", permission)
+                .await
+                .expect("grants")
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    assert_eq!(granted("notes.lire").await, "eleve,enseignant");
 
     // 0.3.0 asks for the network: it waits for approval, 0.2.0 keeps running.
     let pkg = i.package(
         "0.3.0",
-        "[capabilities]\noutbound_hosts = [\"api.example.org\"]\n",
+        &format!("[capabilities]\noutbound_hosts = [\"api.example.org\"]\n{read}{write}"),
         true,
     );
     succeeded(&mut i.plugin(&["install", "--file", path_str(&pkg)]));
@@ -294,18 +310,18 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
         out.contains("0.3.0") && out.contains("api.example.org"),
         "{out}"
     );
+    // The permission 0.3.0 adds gets its defaults; the existing one is left as it was.
+    assert_eq!(granted("notes.ecrire").await, "enseignant");
+    assert_eq!(granted("notes.lire").await, "eleve,enseignant");
 
     // The plugin stores a document about someone in that establishment.
-    let establishment = i.t.db.establishments().await.expect("establishments")[0]
-        .id
-        .clone();
     let storage = PluginStorage::new(
         i.t.db.clone(),
         preau_core::clock::Clock::system(chrono_tz::Europe::Paris),
         i.data.path(),
     );
     let plugin = PluginId::parse("essai:bonjour").expect("id");
-    let scope = Scope::new(plugin.clone(), establishment);
+    let scope = Scope::new(plugin.clone(), establishment.clone());
     let spec = StoreSpec::from_manifest(
         &preau_package::Manifest::parse(&manifest("0.3.0", "")).expect("manifest"),
     )
@@ -330,6 +346,7 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
             .expect("holdings")
             .is_empty()
     );
+    assert_eq!(granted("notes.lire").await, "", "its grants went with it");
     let journal =
         i.t.db
             .plugin_journal("essai:bonjour")

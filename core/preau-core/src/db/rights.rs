@@ -17,22 +17,57 @@ impl Tx {
         service: &str,
         permissions: &[Permission],
     ) -> DbResult<()> {
+        let defaults: Vec<(&str, &[Profile])> = permissions
+            .iter()
+            .filter(|p| p.service == service)
+            .map(|p| (p.id, p.defaults))
+            .collect();
+        self.apply_defaults_once(establishment_id, service, service, &defaults)
+            .await
+    }
+
+    /// The default grants of a plugin's permissions (from its manifest: `(permission id,
+    /// profiles)`), each permission once per establishment: a permission a new version adds gets
+    /// its defaults when that version is approved, and a head's removal of a default grant is
+    /// never undone.
+    pub async fn apply_plugin_default_grants(
+        &mut self,
+        establishment_id: &str,
+        plugin: &str,
+        defaults: &[(&str, &[Profile])],
+    ) -> DbResult<()> {
+        for one in defaults {
+            let marker = format!("{plugin}#{}", one.0);
+            self.apply_defaults_once(establishment_id, &marker, plugin, std::slice::from_ref(one))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `defaults` as grants of `service` unless `marker` was applied already.
+    async fn apply_defaults_once(
+        &mut self,
+        establishment_id: &str,
+        marker: &str,
+        service: &str,
+        defaults: &[(&str, &[Profile])],
+    ) -> DbResult<()> {
         let now = self.now_ms;
         run_tx!(self, conn => {
             let first = sqlx::query(
                 "INSERT INTO grant_defaults_applied (establishment_id, service, applied_at) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(establishment_id).bind(service).bind(now)
+            .bind(establishment_id).bind(marker).bind(now)
             .execute(&mut *conn).await?.rows_affected() == 1;
             if first {
-                for p in permissions.iter().filter(|p| p.service == service) {
-                    for profile in p.defaults {
+                for (permission, profiles) in defaults {
+                    for profile in *profiles {
                         sqlx::query(
                             "INSERT INTO grants (establishment_id, service, permission, profile) VALUES ($1, $2, $3, $4) \
                              ON CONFLICT DO NOTHING",
                         )
-                        .bind(establishment_id).bind(service).bind(p.id).bind(profile.as_str())
+                        .bind(establishment_id).bind(service).bind(*permission).bind(profile.as_str())
                         .execute(&mut *conn).await?;
                     }
                 }
@@ -43,6 +78,25 @@ impl Tx {
 }
 
 impl Db {
+    /// Deletes every grant of `service` (a plugin being removed) in every establishment, and the
+    /// record that its defaults were applied.
+    pub async fn delete_service_grants(&self, service: &str) -> DbResult<()> {
+        let prefix = format!("{service}#");
+        let prefix_chars = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        run!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM grants WHERE service = $1")
+                .bind(service).execute(&mut *tx).await?;
+            sqlx::query(
+                "DELETE FROM grant_defaults_applied WHERE service = $1 OR substr(service, 1, $2) = $3",
+            )
+            .bind(service).bind(prefix_chars).bind(&prefix)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// The profiles holding a permission in an establishment.
     pub async fn granted_profiles(
         &self,

@@ -15,7 +15,7 @@ use super::{Candidate, Resolution, resolve};
 use crate::clock::Clock;
 use crate::db::plugins::{EnablementRow, InstallRow, JournalAction, JournalEntry};
 use crate::db::{Db, DbError};
-use crate::identity::Uai;
+use crate::identity::{Profile, Uai};
 use crate::store::privacy::Holdings;
 use crate::store::spec::StoreSpec;
 use crate::store::{PluginId, PluginStorage, StoreError};
@@ -415,12 +415,18 @@ impl Lifecycle {
             None => installed.iter().collect(),
         };
         let candidates = candidates(&installed);
+        let last = removing.len() == installed.len();
         let mut running = Vec::new();
         for e in self.db.plugin_enablements_of(plugin.as_str()).await? {
-            if let Resolution::Running { version, .. } = resolution(&candidates, &e)
-                && removing.iter().any(|r| r.version == version.to_string())
-            {
-                running.push(format!("{} ({version})", e.uai));
+            match resolution(&candidates, &e) {
+                Resolution::Running { version, .. }
+                    if removing.iter().any(|r| r.version == version.to_string()) =>
+                {
+                    running.push(format!("{} ({version})", e.uai));
+                }
+                // Removing every version: an enablement would be left pointing at nothing.
+                _ if last => running.push(e.uai.clone()),
+                _ => {}
             }
         }
         if !running.is_empty() {
@@ -430,7 +436,6 @@ impl Lifecycle {
                 running.join(", ")
             )));
         }
-        let last = removing.len() == installed.len();
         if last {
             let held = storage.holdings(&plugin).await?;
             if !held.is_empty() {
@@ -483,6 +488,10 @@ impl Lifecycle {
                 removed.push(row.version.clone());
             }
         }
+        if last {
+            // Its grants go with it: a later install starts again from the manifest's defaults.
+            self.db.delete_service_grants(plugin.as_str()).await?;
+        }
         Ok(removed)
     }
 
@@ -530,6 +539,8 @@ impl Lifecycle {
             approved_by: self.actor.clone(),
             approved_at: self.clock.now_ms(),
         };
+        self.apply_default_grants(&establishment.id, &plugin, &package.manifest)
+            .await?;
         let detail = format!("approved capabilities {}", chosen.capabilities_digest);
         let journal = self.journal(
             JournalAction::Enable,
@@ -541,6 +552,33 @@ impl Lifecycle {
         self.db.upsert_plugin_enablement(&row, &journal).await?;
         tracing::info!(plugin = id, establishment = %uai, version = chosen_version, actor = self.actor, "plugin enabled");
         Ok((package.manifest, resolution(&candidates, &row)))
+    }
+
+    /// Grants each permission of `manifest` to its default profiles in the establishment, the
+    /// first time that permission is approved there.
+    async fn apply_default_grants(
+        &self,
+        establishment_id: &str,
+        plugin: &PluginId,
+        manifest: &Manifest,
+    ) -> LifecycleResult<()> {
+        let mut defaults = Vec::with_capacity(manifest.permissions.len());
+        for p in &manifest.permissions {
+            let profiles = p
+                .defaults
+                .iter()
+                .map(|d| d.parse::<Profile>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| LifecycleError::Refused(format!("permissions.{}: {e}", p.id)))?;
+            defaults.push((p.id.as_str(), profiles));
+        }
+        let defaults: Vec<(&str, &[Profile])> =
+            defaults.iter().map(|(id, p)| (*id, p.as_slice())).collect();
+        let mut tx = self.db.begin(self.clock.now_ms()).await?;
+        tx.apply_plugin_default_grants(establishment_id, plugin.as_str(), &defaults)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Disables `id` in `uai` (its data stays). `false` if it was not enabled there.

@@ -87,6 +87,25 @@ pub async fn authorize(
     establishment_id: &str,
     permission: &Permission,
 ) -> DbResult<bool> {
+    authorize_named(
+        db,
+        access,
+        establishment_id,
+        permission.service,
+        permission.id,
+    )
+    .await
+}
+
+/// [`authorize`] for a permission named at run time: `service` is `core` or a plugin id, `id`
+/// one of its permissions (a plugin's, from its manifest).
+pub async fn authorize_named(
+    db: &Db,
+    access: &Access,
+    establishment_id: &str,
+    service: &str,
+    id: &str,
+) -> DbResult<bool> {
     let profiles = match access.in_establishment(establishment_id) {
         EstablishmentAccess::None => return Ok(false),
         EstablishmentAccess::Admin | EstablishmentAccess::Member { admin: true, .. } => {
@@ -97,9 +116,7 @@ pub async fn authorize(
             admin: false,
         } => profiles,
     };
-    let granted = db
-        .granted_profiles(establishment_id, permission.service, permission.id)
-        .await?;
+    let granted = db.granted_profiles(establishment_id, service, id).await?;
     Ok(profiles.iter().any(|p| granted.contains(p)))
 }
 
