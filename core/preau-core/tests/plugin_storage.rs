@@ -1135,6 +1135,15 @@ async fn files_stream_under_quota_and_never_leave_their_directory() {
         (800, "application/pdf")
     );
     assert_eq!(meta.sha256.len(), 64);
+    assert_eq!(
+        files.stat("cours/sujet.pdf").await.expect("stat"),
+        Some(meta.clone())
+    );
+    assert_eq!(files.stat("cours/absent.pdf").await.expect("stat"), None);
+    assert!(
+        files.stat("../etc/passwd").await.is_err(),
+        "paths are checked"
+    );
     let (_, mut f) = files.open("cours/sujet.pdf").await.expect("open");
     let mut back = Vec::new();
     f.read_to_end(&mut back).await.expect("read");

@@ -286,6 +286,17 @@ impl Files<'_> {
         Ok((meta, old.map(|f| f.blob_id)))
     }
 
+    /// The metadata of the file at `path`, if there is one.
+    pub async fn stat(&self, path: &str) -> StoreResult<Option<FileMeta>> {
+        check_path(path)?;
+        Ok(self
+            .storage
+            .db
+            .plugin_file(self.scope, path)
+            .await?
+            .map(FileMeta::from))
+    }
+
     /// The file at `path`, opened for reading (streamed by the caller).
     pub async fn open(&self, path: &str) -> StoreResult<(FileMeta, tokio::fs::File)> {
         check_path(path)?;

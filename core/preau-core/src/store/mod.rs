@@ -55,6 +55,11 @@ impl PluginStorage {
     pub fn db(&self) -> &Db {
         &self.db
     }
+
+    /// The clock that stamps the writes.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
 }
 
 /// Longest document key, in bytes.
