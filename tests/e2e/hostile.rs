@@ -294,7 +294,7 @@ async fn a_call_to_a_host_not_granted_is_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn caps_refuse_too_many_recipients_and_a_too_large_request_body() {
+async fn caps_refuse_too_many_recipients_a_too_large_request_body_and_too_large_responses() {
     let (runtime, hostile, _) = setup().await;
     let services = FixedServices::new();
     let limits = CallLimits::default();
@@ -325,9 +325,59 @@ async fn caps_refuse_too_many_recipients_and_a_too_large_request_body() {
         .await,
     );
     assert!(big.contains("RequestTooLarge(1048576)"), "{big}");
-    let record = services.record.lock().expect("record");
-    assert!(record.notified.is_empty(), "nothing was notified");
-    assert!(record.fetched.is_empty(), "nothing was fetched");
+    {
+        let record = services.record.lock().expect("record");
+        assert!(record.notified.is_empty(), "nothing was notified");
+        assert!(record.fetched.is_empty(), "nothing was fetched");
+    }
+
+    // What the remote server answers is capped too: the body, the headers, the wait.
+    let limits = CallLimits {
+        outbound_timeout: Duration::from_millis(200),
+        ..CallLimits::default()
+    };
+    let huge = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-huge-response",
+            "req-gros",
+            limits,
+        )
+        .await,
+    );
+    assert!(huge.ends_with("ResponseTooLarge(4194304)"), "{huge}");
+    let headers = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-many-headers",
+            "req-entetes",
+            limits,
+        )
+        .await,
+    );
+    assert!(headers.ends_with("TooManyHeaders(100)"), "{headers}");
+    let started = Instant::now();
+    let slow = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-slow",
+            "req-lent",
+            limits,
+        )
+        .await,
+    );
+    assert!(slow.ends_with("Timeout"), "{slow}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

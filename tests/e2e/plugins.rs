@@ -344,10 +344,29 @@ impl Services for FixedServices {
             .expect("record")
             .fetched
             .push(request.url.to_string());
-        ok(OutboundResponse {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: br#"{"manuels":3}"#.to_vec(),
-        })
+        let json = || ("Content-Type".to_owned(), "application/json".to_owned());
+        match request.url.path() {
+            // A server answering more than the host lets through.
+            "/gros" => ok(OutboundResponse {
+                status: 200,
+                headers: vec![json()],
+                body: vec![b'x'; (4 << 20) + 1],
+            }),
+            "/entetes" => ok(OutboundResponse {
+                status: 200,
+                headers: (0..101).map(|n| (format!("x-{n}"), "v".into())).collect(),
+                body: vec![],
+            }),
+            // A server that never answers (the host's outbound timeout stops waiting).
+            "/lent" => Box::pin(async {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                Err(ServiceError::Timeout)
+            }),
+            _ => ok(OutboundResponse {
+                status: 200,
+                headers: vec![json()],
+                body: br#"{"manuels":3}"#.to_vec(),
+            }),
+        }
     }
 }

@@ -319,3 +319,49 @@ fn unreachable_answer<T>(request_id: &str) -> Result<T, CallError> {
         detail: "erreur de l'hôte / host error".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_keeps_known_statuses_and_a_cut_message() {
+        let f = |status: u16, message: String| Failure { status, message };
+        for (status, kept) in [
+            (400, 400),
+            (403, 403),
+            (404, 404),
+            (409, 409),
+            (418, 500),
+            (200, 500),
+        ] {
+            match failure("req", f(status, "non / no".into())) {
+                CallError::Failure { status, .. } => assert_eq!(status, kept),
+                other => panic!("{other:?}"),
+            }
+        }
+        match failure("req", f(400, "é".repeat(MAX_FAILURE_CHARS + 10))) {
+            CallError::Failure { message, .. } => {
+                assert_eq!(message.chars().count(), MAX_FAILURE_CHARS)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_export_is_json_of_at_most_the_cap() {
+        assert_eq!(
+            check_export("req", r#"{"a":1}"#).expect("json"),
+            serde_json::json!({"a": 1})
+        );
+        assert!(matches!(
+            check_export("req", "pas du JSON"),
+            Err(CallError::ExportInvalid { .. })
+        ));
+        let big = format!("\"{}\"", "x".repeat(MAX_EXPORT_BYTES - 2));
+        check_export("req", &big).expect("at the cap");
+        let over = format!("\"{}\"", "x".repeat(MAX_EXPORT_BYTES - 1));
+        let e = check_export("req-big", &over).expect_err("over the cap");
+        assert!(e.to_string().contains("req-big"), "{e}");
+    }
+}

@@ -54,6 +54,17 @@ pub use services::*;
 /// The URL type of [`OutboundRequest`] and [`CasService`], re-exported likewise.
 pub use url;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use call::Export;
+use state::{CallEnv, State};
+
 /// The version of the plugin API this host offers.
 pub const API_VERSION: &str = "1.0.0";
 
@@ -71,17 +82,6 @@ pub const INTERFACES: &[&str] = &[
     "sso",
     "http-types",
 ];
-
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::Semaphore;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
-
-use call::Export;
-use state::{CallEnv, State};
 
 /// Bytes of each pooled memory (and a sixteenth of it for tables) kept resident between calls.
 const KEEP_RESIDENT_BYTES: usize = 256 << 10;

@@ -1,6 +1,7 @@
 //! The host's fixed caps on what crosses the boundary, beside the per-plugin [`crate::CallLimits`].
 //! Each is documented in `docs/plugin-api.md` and tested; a value over a cap is refused with the
-//! interface's typed error naming the field (the log message alone is cut rather than refused).
+//! interface's typed error naming the field; only a log message and a failure's message are cut
+//! instead.
 
 /// A log message, in bytes; longer ones are cut.
 pub const MAX_LOG_MESSAGE: usize = 4096;

@@ -293,6 +293,20 @@ mod tests {
                 "{name}"
             );
         }
+        let mut long = request("GET", "https://api.example.org/");
+        long.headers = vec![("x-long".into(), "v".repeat(MAX_HEADER_BYTES))];
+        assert!(matches!(
+            refused(long),
+            Refused::Other(HttpError::InvalidHeader(_))
+        ));
+        let url = format!(
+            "https://api.example.org/{}",
+            "a".repeat(MAX_OUTBOUND_URL_BYTES)
+        );
+        assert!(matches!(
+            refused(request("GET", &url)),
+            Refused::Other(HttpError::InvalidUrl(_))
+        ));
         let mut big = request("POST", "https://api.example.org/");
         big.body = vec![0; MAX_REQUEST_BODY + 1];
         assert_eq!(

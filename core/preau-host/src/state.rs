@@ -161,3 +161,17 @@ impl LogHost for State {
 
 /// `http-types` only defines types; its host side is empty.
 impl crate::bindings::preau::plugin::http_types::Host for State {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_message_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("court", MAX_LOG_MESSAGE), "court");
+        let long = "é".repeat(MAX_LOG_MESSAGE);
+        let kept = cut(&long, MAX_LOG_MESSAGE);
+        assert_eq!(kept.len(), MAX_LOG_MESSAGE);
+        assert_eq!(cut("aé", 2), "a");
+    }
+}

@@ -88,6 +88,11 @@ impl handler::Guest for Hostile {
                 "https://api.example.org/manuels?uai=0750652C",
                 vec![],
             )),
+            "/fetch-huge-response" => outcome(fetch("GET", "https://api.example.org/gros", vec![])),
+            "/fetch-many-headers" => {
+                outcome(fetch("GET", "https://api.example.org/entetes", vec![]))
+            }
+            "/fetch-slow" => outcome(fetch("GET", "https://api.example.org/lent", vec![])),
             "/fetch-big-body" => outcome(fetch(
                 "POST",
                 "https://api.example.org/depot",
