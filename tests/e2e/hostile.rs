@@ -1,24 +1,58 @@
-//! The hostile-plugin suite: real components built in the test run, each misbehaving in one way,
-//! and the host stopping it while the others keep being served. Outcomes are asserted, not
-//! timings.
+//! The plugin API on real components built in the test run. The hostile-plugin suite: each
+//! route misbehaves in one way (a loop, a memory bomb, a panic, a bad view, a host not granted,
+//! caps passed, an upload left unfinished) and the host stops it while the others keep being
+//! served; then the well-behaved `hello` plugin, whose views show what the core's services
+//! (`FixedServices`) answered, and its widget, event and user-data exports. Outcomes are
+//! asserted, not timings.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use preau_host::{CallError, CallLimits, HostConfig, Plugin, Request, Response, Runtime};
+use preau_host::{
+    CallContext, CallError, CallLimits, Event, EventKind, HostConfig, Plugin, Response,
+    RouteRequest, Runtime, Services, Unavailable,
+};
 
-use crate::plugins;
+use crate::plugins::{self, FixedServices};
 
-fn request(path: &str, id: &str) -> Request {
-    Request {
-        request_id: id.to_owned(),
+/// A call to `path` with no services (they all answer "unavailable").
+async fn call(
+    plugin: &Plugin,
+    runtime: &Runtime,
+    path: &str,
+    id: &str,
+    limits: CallLimits,
+) -> Result<Response, CallError> {
+    call_with(plugin, runtime, Arc::new(Unavailable), path, id, limits).await
+}
+
+fn context(plugin: &str, id: &str) -> CallContext {
+    CallContext::new(plugin, "0750652C", Some("u-moi".into()), id)
+}
+
+async fn call_with(
+    plugin: &Plugin,
+    runtime: &Runtime,
+    services: Arc<dyn Services>,
+    path: &str,
+    id: &str,
+    limits: CallLimits,
+) -> Result<Response, CallError> {
+    let route = RouteRequest {
         method: "GET".into(),
         path: path.to_owned(),
-        query: vec![],
-        form: vec![],
-        user: None,
-        establishment: "0750652C".into(),
-    }
+        ..RouteRequest::default()
+    };
+    plugin
+        .handle(
+            runtime,
+            context("essai:plugin", id),
+            services,
+            plugins::grants(),
+            limits,
+            route,
+        )
+        .await
 }
 
 async fn setup() -> (Arc<Runtime>, Arc<Plugin>, Arc<Plugin>) {
@@ -58,21 +92,20 @@ async fn an_infinite_loop_ends_at_its_deadline_while_another_plugin_keeps_answer
                 deadline: Duration::from_millis(1500),
                 ..CallLimits::default()
             };
-            hostile
-                .handle(&runtime, request("/loop", "req-loop"), limits)
-                .await
+            call(&hostile, &runtime, "/loop", "req-loop", limits).await
         })
     };
     // While it spins, the neighbour answers, again and again.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for n in 0..5 {
-        let answer = hello
-            .handle(
-                &runtime,
-                request("/cahier", &format!("req-{n}")),
-                CallLimits::default(),
-            )
-            .await;
+        let answer = call(
+            &hello,
+            &runtime,
+            "/cahier",
+            &format!("req-{n}"),
+            CallLimits::default(),
+        )
+        .await;
         assert_eq!(
             title(answer.expect("the neighbour answers")),
             "Bonjour /cahier"
@@ -89,9 +122,14 @@ async fn an_infinite_loop_ends_at_its_deadline_while_another_plugin_keeps_answer
     assert!(matches!(error, CallError::Deadline { .. }), "{error:?}");
     assert_eq!(error.request_id(), "req-loop");
     // And the hostile plugin itself serves its next request normally.
-    let ok = hostile
-        .handle(&runtime, request("/ok", "req-after"), CallLimits::default())
-        .await;
+    let ok = call(
+        &hostile,
+        &runtime,
+        "/ok",
+        "req-after",
+        CallLimits::default(),
+    )
+    .await;
     assert_eq!(title(ok.expect("fresh instance")), "Bonjour");
 }
 
@@ -102,15 +140,13 @@ async fn a_memory_bomb_traps_at_the_cap() {
         memory_bytes: 16 << 20,
         ..CallLimits::default()
     };
-    let error = hostile
-        .handle(&runtime, request("/bomb", "req-bomb"), limits)
+    let error = call(&hostile, &runtime, "/bomb", "req-bomb", limits)
         .await
         .expect_err("bomb");
     assert!(matches!(error, CallError::Memory { .. }), "{error:?}");
     assert!(error.to_string().contains("req-bomb"));
     assert!(
-        hostile
-            .handle(&runtime, request("/ok", "req-ok"), limits)
+        call(&hostile, &runtime, "/ok", "req-ok", limits)
             .await
             .is_ok()
     );
@@ -119,14 +155,15 @@ async fn a_memory_bomb_traps_at_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_is_reported_with_the_request_id_and_leaks_nothing() {
     let (runtime, hostile, _) = setup().await;
-    let error = hostile
-        .handle(
-            &runtime,
-            request("/panic", "req-panic"),
-            CallLimits::default(),
-        )
-        .await
-        .expect_err("panic");
+    let error = call(
+        &hostile,
+        &runtime,
+        "/panic",
+        "req-panic",
+        CallLimits::default(),
+    )
+    .await
+    .expect_err("panic");
     assert!(matches!(error, CallError::Trap { .. }), "{error:?}");
     let shown = format!("{error} {error:?}");
     assert!(shown.contains("req-panic"), "{shown}");
@@ -140,8 +177,7 @@ async fn a_panic_is_reported_with_the_request_id_and_leaks_nothing() {
 async fn oversized_and_malformed_views_are_refused_by_name() {
     let (runtime, hostile, _) = setup().await;
     let limits = CallLimits::default();
-    let error = hostile
-        .handle(&runtime, request("/huge", "req-huge"), limits)
+    let error = call(&hostile, &runtime, "/huge", "req-huge", limits)
         .await
         .expect_err("huge");
     assert!(
@@ -154,16 +190,14 @@ async fn oversized_and_malformed_views_are_refused_by_name() {
         ),
         "{error:?}"
     );
-    let error = hostile
-        .handle(&runtime, request("/malformed", "req-bad"), limits)
+    let error = call(&hostile, &runtime, "/malformed", "req-bad", limits)
         .await
         .expect_err("malformed");
     assert!(
         matches!(error, CallError::ViewInvalid { .. }) && error.to_string().contains("JSON"),
         "{error}"
     );
-    let error = hostile
-        .handle(&runtime, request("/unknown-schema", "req-9"), limits)
+    let error = call(&hostile, &runtime, "/unknown-schema", "req-9", limits)
         .await
         .expect_err("schema");
     assert!(
@@ -171,12 +205,522 @@ async fn oversized_and_malformed_views_are_refused_by_name() {
         "{error}"
     );
     // A plugin's own failure keeps its status and message.
-    let error = hostile
-        .handle(&runtime, request("/nowhere", "req-404"), limits)
+    let error = call(&hostile, &runtime, "/nowhere", "req-404", limits)
         .await
         .expect_err("404");
     assert!(
         matches!(error, CallError::Failure { status: 404, .. }),
+        "{error:?}"
+    );
+}
+
+/// The title of a view, for routes that report what happened in it.
+fn outcome(answer: Result<Response, CallError>) -> String {
+    title(answer.expect("a view"))
+}
+
+/// The whole view as text, for routes that list what the services answered.
+fn view_text(answer: Result<Response, CallError>) -> String {
+    match answer.expect("a view") {
+        Response::View(v) => {
+            let value: serde_json::Value = serde_json::from_str(&v).expect("json");
+            value["body"]
+                .as_array()
+                .map(|nodes| {
+                    nodes
+                        .iter()
+                        .filter_map(|n| n["text"].as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default()
+        }
+        Response::Redirect(r) => panic!("unexpected redirect to {r}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_a_host_not_granted_is_denied() {
+    let (runtime, hostile, _) = setup().await;
+    let services = FixedServices::new();
+    let limits = CallLimits::default();
+    let denied = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-denied",
+            "req-evil",
+            limits,
+        )
+        .await,
+    );
+    assert!(
+        denied.contains("HostNotGranted") && denied.contains("\"evil.example.net\""),
+        "{denied}"
+    );
+    assert!(
+        services.fetched().is_empty(),
+        "the core's fetch was never called for the denied host"
+    );
+    let granted = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-granted",
+            "req-api",
+            limits,
+        )
+        .await,
+    );
+    assert_eq!(granted, r#"200 {"manuels":3}"#);
+    assert_eq!(
+        services.fetched(),
+        ["https://api.example.org/manuels?uai=0750652C"],
+        "the granted host was fetched, once"
+    );
+    let record = services.record.lock().expect("record");
+    assert_eq!(
+        record.contexts.last(),
+        Some(&(
+            "essai:plugin".to_owned(),
+            "0750652C".to_owned(),
+            Some("u-moi".to_owned()),
+            "req-api".to_owned()
+        )),
+        "the core got the call's context"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caps_refuse_too_many_recipients_a_too_large_request_body_and_too_large_responses() {
+    let (runtime, hostile, _) = setup().await;
+    let services = FixedServices::new();
+    let limits = CallLimits::default();
+    let many = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/notify-many",
+            "req-spam",
+            limits,
+        )
+        .await,
+    );
+    assert!(
+        many.contains("TooLarge") && many.contains("\"recipients\"") && many.contains("1000"),
+        "{many}"
+    );
+    let big = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-big-body",
+            "req-big",
+            limits,
+        )
+        .await,
+    );
+    assert!(big.contains("RequestTooLarge(1048576)"), "{big}");
+    {
+        let record = services.record.lock().expect("record");
+        assert!(record.notified.is_empty(), "nothing was notified");
+        assert!(record.fetched.is_empty(), "nothing was fetched");
+    }
+
+    // What the remote server answers is capped too: the body, the headers, the wait.
+    let limits = CallLimits {
+        outbound_timeout: Duration::from_millis(200),
+        ..CallLimits::default()
+    };
+    let huge = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-huge-response",
+            "req-gros",
+            limits,
+        )
+        .await,
+    );
+    assert!(huge.ends_with("ResponseTooLarge(4194304)"), "{huge}");
+    let headers = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-many-headers",
+            "req-entetes",
+            limits,
+        )
+        .await,
+    );
+    assert!(headers.ends_with("TooManyHeaders(100)"), "{headers}");
+    let started = Instant::now();
+    let slow = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/fetch-slow",
+            "req-lent",
+            limits,
+        )
+        .await,
+    );
+    assert!(slow.ends_with("Timeout"), "{slow}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_dropped_without_finish_creates_no_file() {
+    let (runtime, hostile, _) = setup().await;
+    let services = FixedServices::new();
+    let limits = CallLimits::default();
+    let abandoned = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/upload-abandoned",
+            "req-drop",
+            limits,
+        )
+        .await,
+    );
+    assert_eq!(abandoned, "abandoned after Ok(())");
+    assert!(services.record.lock().expect("record").files_put.is_empty());
+    let finished = outcome(
+        call_with(
+            &hostile,
+            &runtime,
+            services.clone(),
+            "/upload-finished",
+            "req-put",
+            limits,
+        )
+        .await,
+    );
+    assert_eq!(finished, r#"Ok("fini.txt")"#);
+    assert_eq!(
+        services.record.lock().expect("record").files_put,
+        ["fini.txt"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_without_the_grant_is_denied() {
+    let (runtime, hostile, _) = setup().await;
+    let answer = outcome(call(&hostile, &runtime, "/sso", "req-sso", CallLimits::default()).await);
+    assert!(
+        answer.contains("Denied") && answer.contains("sso"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_widget_ends_at_the_widget_deadline_and_other_exports_are_checked() {
+    let (runtime, hostile, _) = setup().await;
+    let limits = CallLimits {
+        widget_deadline: Duration::from_millis(300),
+        deadline: Duration::from_secs(10),
+        ..CallLimits::default()
+    };
+    let started = Instant::now();
+    let error = hostile
+        .widget(
+            &runtime,
+            context("essai:hostile", "req-widget"),
+            Arc::new(Unavailable),
+            plugins::grants(),
+            limits,
+            "boucle",
+        )
+        .await
+        .expect_err("the widget loops");
+    assert!(matches!(error, CallError::Deadline { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the widget's deadline applies, not the call's"
+    );
+    let event = Event {
+        kind: EventKind::AccountCreated,
+        subject: Some("u-new".into()),
+        payload: serde_json::json!({"profiles": ["eleve"]}),
+    };
+    let error = hostile
+        .event(
+            &runtime,
+            context("essai:hostile", "req-event"),
+            Arc::new(Unavailable),
+            plugins::grants(),
+            limits,
+            &event,
+        )
+        .await
+        .expect_err("the event handler panics");
+    assert!(matches!(error, CallError::Trap { .. }), "{error:?}");
+    assert!(!format!("{error:?}").contains("7c1e"));
+    let error = hostile
+        .export_user_data(
+            &runtime,
+            context("essai:hostile", "req-export"),
+            Arc::new(Unavailable),
+            plugins::grants(),
+            limits,
+            "u-moi",
+        )
+        .await
+        .expect_err("not JSON");
+    assert!(
+        matches!(error, CallError::ExportInvalid { .. })
+            && error.to_string().contains("req-export"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_shows_what_the_services_answered() {
+    let (runtime, _, hello) = setup().await;
+    let services = FixedServices::new();
+    let limits = CallLimits::default();
+    let clock = view_text(
+        call_with(
+            &hello,
+            &runtime,
+            services.clone(),
+            "/api/clock",
+            "req-clock",
+            limits,
+        )
+        .await,
+    );
+    assert_eq!(
+        clock,
+        "maintenant 2026-11-30T08:15:00+01:00\naujourd'hui 2026-11-30"
+    );
+
+    let calendar = view_text(
+        call_with(
+            &hello,
+            &runtime,
+            services.clone(),
+            "/api/calendar",
+            "req-cal",
+            limits,
+        )
+        .await,
+    );
+    for expected in [
+        "année 2026-2027 du 2026-08-01 au 2027-07-31",
+        "période 1er trimestre / Term 1 : 2026-09-01 → 2026-11-30",
+        "vacances Vacances de Noël : 2026-12-19 → 2027-01-03",
+        r#"après le 2026-11-27 : Ok("2026-11-30")"#,
+        "le 2026-11-28 : Ok(false)",
+    ] {
+        assert!(calendar.contains(expected), "{expected} in\n{calendar}");
+    }
+    let invalid = calendar
+        .lines()
+        .find(|l| l.starts_with("date invalide"))
+        .expect("the invalid date line");
+    assert!(
+        invalid.contains("InvalidDate") && invalid.contains("2026-02-30"),
+        "{invalid}"
+    );
+
+    let directory = view_text(
+        call_with(
+            &hello,
+            &runtime,
+            services.clone(),
+            "/api/directory",
+            "req-dir",
+            limits,
+        )
+        .await,
+    );
+    for expected in [
+        "moi : u-moi Camille Martin",
+        "Enseignant",
+        "classe 4e B (4B)",
+        "groupe Latin 4e",
+        "enfant Léo Martin",
+        "enseigne Mathématiques en 4e B",
+        "membre Léo Martin",
+        "membre Inès Diallo",
+    ] {
+        assert!(directory.contains(expected), "{expected} in\n{directory}");
+    }
+    let unknown = directory
+        .lines()
+        .find(|l| l.starts_with("inconnu"))
+        .expect("the unknown class line");
+    assert!(
+        unknown.contains("NotFound") && unknown.contains("nulle-part"),
+        "{unknown}"
+    );
+    assert!(
+        services.record.lock().expect("record").contexts.contains(&(
+            "essai:plugin".to_owned(),
+            "0750652C".to_owned(),
+            Some("u-moi".to_owned()),
+            "req-dir".to_owned()
+        )),
+        "the directory got the call's context"
+    );
+
+    let rights = view_text(
+        call_with(
+            &hello,
+            &runtime,
+            services.clone(),
+            "/api/rights",
+            "req-rights",
+            limits,
+        )
+        .await,
+    );
+    assert_eq!(rights, "saisir true\nsupprimer false\nécrire true");
+    // Without a signed-in user, nothing is granted and nobody is the current user.
+    let anonymous = |path: &str, id: &str| {
+        let route = RouteRequest {
+            method: "GET".into(),
+            path: path.into(),
+            ..RouteRequest::default()
+        };
+        hello.handle(
+            &runtime,
+            CallContext::new("essai:plugin", "0750652C", None, id),
+            services.clone(),
+            plugins::grants(),
+            limits,
+            route,
+        )
+    };
+    assert_eq!(
+        view_text(anonymous("/api/rights", "req-anon").await),
+        "saisir false\nsupprimer false\nécrire false"
+    );
+    let me = view_text(anonymous("/api/directory", "req-anon-dir").await);
+    assert!(me.starts_with("moi : ") && me.contains("NotFound"), "{me}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_renders_a_widget_handles_events_and_exports_user_data() {
+    let (runtime, _, hello) = setup().await;
+    let services = FixedServices::new();
+    // Generous deadlines: this test checks answers, not speed (a debug host on a busy machine).
+    let limits = CallLimits {
+        widget_deadline: Duration::from_secs(2),
+        ..CallLimits::default()
+    };
+    let widget = |name: &'static str| {
+        hello.widget(
+            &runtime,
+            context("essai:hello", "req-widget"),
+            services.clone(),
+            plugins::grants(),
+            limits,
+            name,
+        )
+    };
+    let view = widget("aujourd-hui").await.expect("the widget");
+    assert!(view.contains("2026-11-30 pour u-moi"), "{view}");
+    let error = widget("inconnu").await.expect_err("unknown widget");
+    assert!(
+        matches!(error, CallError::Failure { status: 404, .. }),
+        "{error:?}"
+    );
+
+    let event = |kind: EventKind, subject: Option<&str>| Event {
+        kind,
+        subject: subject.map(str::to_owned),
+        payload: serde_json::json!({"profiles": ["eleve"]}),
+    };
+    for (kind, subject) in [
+        (EventKind::AccountCreated, Some("u-new")),
+        (EventKind::PluginEnabled, None),
+        (EventKind::SchoolYearStarted, None),
+    ] {
+        hello
+            .event(
+                &runtime,
+                CallContext::new("essai:hello", "0750652C", None, "evt-1"),
+                services.clone(),
+                plugins::grants(),
+                limits,
+                &event(kind, subject),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+    {
+        let record = services.record.lock().expect("record");
+        assert_eq!(
+            record.notified.len(),
+            1,
+            "one welcome: {:?}",
+            record.notified
+        );
+        let (recipients, title, body) = &record.notified[0];
+        assert_eq!(recipients, &["u-new"]);
+        assert_eq!(title, "Bienvenue");
+        assert_eq!(body, r#"{"profiles":["eleve"]}"#);
+    }
+
+    let subject_call = |id: &str| CallContext::new("essai:hello", "0750652C", None, id);
+    let exported = hello
+        .export_user_data(
+            &runtime,
+            subject_call("rgpd-1"),
+            services.clone(),
+            plugins::grants(),
+            limits,
+            "u-leo",
+        )
+        .await
+        .expect("export");
+    assert_eq!(
+        exported,
+        serde_json::json!({
+            "subject": "u-leo",
+            "establishment": "0750652C",
+            "préférences": {"couleur": "bleu"}
+        })
+    );
+    hello
+        .delete_user_data(
+            &runtime,
+            subject_call("rgpd-2"),
+            services.clone(),
+            plugins::grants(),
+            limits,
+            "u-leo",
+        )
+        .await
+        .expect("delete");
+    let error = hello
+        .delete_user_data(
+            &runtime,
+            subject_call("rgpd-3"),
+            services.clone(),
+            plugins::grants(),
+            limits,
+            "refuse",
+        )
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error, CallError::Failure { status: 409, .. }) && error.request_id() == "rgpd-3",
         "{error:?}"
     );
 }

@@ -1,16 +1,16 @@
-//! Install-time import checks on real components: the test plugins built from Rust pass with a
-//! bare manifest; components synthesized from WIT (wit-component's dummy modules) that import an
-//! undeclared capability, a newer API than the host's, or WASI networking are refused, naming
-//! the import.
+//! Install-time import checks on real components: the test plugins built from Rust pass with the
+//! capabilities their imports need (`hello` with none); components synthesized from WIT
+//! (wit-component's dummy modules) that import an undeclared capability (`files`, `http`), a
+//! newer API than the host's, or WASI networking are refused, naming the import.
 
 use preau_package::Manifest;
 use preau_package::imports::{check_imports, component_imports};
 
 use crate::plugins;
 
-/// The host under test: `preau:plugin` 1.0.0 with the interfaces it offers.
+/// The host under test: `preau:plugin` at the host's version, with the interfaces it links.
 const HOST_API: semver::Version = semver::Version::new(1, 0, 0);
-const HOST_INTERFACES: &[&str] = &["log", "documents", "files", "http-types"];
+const HOST_INTERFACES: &[&str] = preau_host::INTERFACES;
 
 fn manifest(extra: &str) -> Manifest {
     manifest_for("^1.0", extra)
@@ -67,19 +67,72 @@ fn refusal(result: preau_package::PackageResult<()>) -> String {
 }
 
 #[test]
+fn the_host_api_version_is_the_one_checked_here() {
+    assert_eq!(HOST_API.to_string(), preau_host::API_VERSION);
+}
+
+#[test]
 fn a_rust_plugin_imports_only_what_the_host_offers() {
-    let component = plugins::component("hostile");
-    let imports = component_imports(&component).expect("imports");
-    assert!(
-        imports.iter().any(|i| i == "preau:plugin/log@1.0.0"),
-        "{imports:?}"
-    );
+    let hello = plugins::component("hello");
+    let imports = component_imports(&hello).expect("imports");
+    for interface in ["clock", "calendar", "directory", "rights", "notifications"] {
+        assert!(
+            imports
+                .iter()
+                .any(|i| *i == format!("preau:plugin/{interface}@1.0.0")),
+            "{interface} in {imports:?}"
+        );
+    }
     assert!(
         imports.iter().any(|i| i.starts_with("wasi:cli/")),
         "{imports:?}"
     );
-    check_imports(&manifest(""), &component, &HOST_API, HOST_INTERFACES)
-        .expect("accepted with no capability");
+    check_imports(&manifest(""), &hello, &HOST_API, HOST_INTERFACES)
+        .expect("hello needs no capability");
+
+    // The hostile plugin reaches the network, files and SSO: it needs the three capabilities.
+    let hostile = plugins::component("hostile");
+    let imports = component_imports(&hostile).expect("imports");
+    for interface in ["log", "http", "files", "sso", "notifications"] {
+        assert!(
+            imports
+                .iter()
+                .any(|i| *i == format!("preau:plugin/{interface}@1.0.0")),
+            "{interface} in {imports:?}"
+        );
+    }
+    let e = refusal(check_imports(
+        &manifest(""),
+        &hostile,
+        &HOST_API,
+        HOST_INTERFACES,
+    ));
+    assert!(e.contains("needs the undeclared capability"), "{e}");
+    let declared = manifest(
+        "[capabilities]\noutbound_hosts = [\"api.example.org\"]\nfiles_quota_mib = 1\nsso = true\n",
+    );
+    check_imports(&declared, &hostile, &HOST_API, HOST_INTERFACES)
+        .expect("accepted with its capabilities");
+}
+
+#[test]
+fn outbound_http_without_granted_hosts_is_refused() {
+    let http_v1 = "package preau:plugin@1.0.0;\n\
+                   interface http { fetch: func(url: string) -> result<list<u8>, string>; }\n\
+                   world w { import http; }";
+    let component = synthesize(&[http_v1], "w");
+    let e = refusal(check_imports(
+        &manifest(""),
+        &component,
+        &HOST_API,
+        HOST_INTERFACES,
+    ));
+    assert!(
+        e.contains("preau:plugin/http@1.0.0") && e.contains("outbound_hosts"),
+        "{e}"
+    );
+    let granted = manifest("[capabilities]\noutbound_hosts = [\"api.example.org\"]\n");
+    check_imports(&granted, &component, &HOST_API, HOST_INTERFACES).expect("declared");
 }
 
 #[test]

@@ -1,24 +1,42 @@
 //! The plugin runtime's costs, on the `hello` test plugin: one call end to end (admission, new
 //! Store, instantiate, call, view check, drop) with the pooling allocator and on demand; loading
 //! a component by compiling it versus from the precompiled cache; calls per second with two
-//! threads and the resident memory of a live instance (both printed). Run: `cargo bench -p preau-host --bench calls`.
+//! threads and the resident memory of a live instance (both printed). The plugin's services are
+//! `Unavailable` (the route asks none). Run: `cargo bench -p preau-host --bench calls`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use preau_host::{CallLimits, HostConfig, Request, Runtime};
+use preau_host::{
+    CallContext, CallLimits, Grants, HostConfig, Plugin, RouteRequest, Runtime, Services,
+    Unavailable,
+};
 
-fn request() -> Request {
-    Request {
-        request_id: "bench".into(),
+/// One call of the `/` route, as the core would make it.
+async fn call(
+    plugin: &Plugin,
+    runtime: &Runtime,
+    services: &Arc<dyn Services>,
+    grants: &Arc<Grants>,
+) {
+    let ctx = CallContext::new("essai:hello", "0750652C", None, "bench");
+    let route = RouteRequest {
         method: "GET".into(),
         path: "/".into(),
-        query: vec![],
-        form: vec![],
-        user: None,
-        establishment: "0750652C".into(),
-    }
+        ..RouteRequest::default()
+    };
+    plugin
+        .handle(
+            runtime,
+            ctx,
+            services.clone(),
+            grants.clone(),
+            CallLimits::default(),
+            route,
+        )
+        .await
+        .expect("call");
 }
 
 fn calls(c: &mut Criterion) {
@@ -29,6 +47,8 @@ fn calls(c: &mut Criterion) {
         .expect("tokio");
     let component = preau_host::testing::test_plugin("hello");
     let cache = tempfile::tempdir().expect("cache");
+    let services: Arc<dyn Services> = Arc::new(Unavailable);
+    let grants = Arc::new(Grants::default());
     let mut group = c.benchmark_group("host");
     for pooling in [true, false] {
         let runtime = Runtime::new(&HostConfig {
@@ -49,12 +69,8 @@ fn calls(c: &mut Criterion) {
             "call_on_demand"
         };
         group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| async {
-                plugin
-                    .handle(&runtime, request(), CallLimits::default())
-                    .await
-                    .expect("call")
-            })
+            b.to_async(&rt)
+                .iter(|| async { call(&plugin, &runtime, &services, &grants).await })
         });
         if pooling {
             // Calls per second with two threads, 20,000 calls.
@@ -64,12 +80,10 @@ fn calls(c: &mut Criterion) {
                 let tasks: Vec<_> = (0..2)
                     .map(|_| {
                         let (runtime, plugin) = (runtime.clone(), plugin.clone());
+                        let (services, grants) = (services.clone(), grants.clone());
                         tokio::spawn(async move {
                             for _ in 0..10_000 {
-                                plugin
-                                    .handle(&runtime, request(), CallLimits::default())
-                                    .await
-                                    .expect("call");
+                                call(&plugin, &runtime, &services, &grants).await;
                             }
                         })
                     })

@@ -1,31 +1,45 @@
-//! One call into a plugin: admission, a fresh `Store` with the call's limits, the deadline
-//! (epoch interruption that yields to tokio, and a tokio timeout behind it), then the checks on
-//! what came back. Every failure names the request id; nothing of the instance outlives the call.
+//! One call into a plugin: admission, a fresh `Store` with the call's limits and environment,
+//! the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
+//! the checks on what came back. Every export (`handler`, `widgets`, `events`, `user-data`)
+//! goes through the same [`run`]; a widget has its own, shorter deadline. Every failure names
+//! the request id; nothing of the instance outlives the call.
 
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::state::State;
-use crate::{Plugin, Request, Response, Runtime};
+use crate::bindings::exports::preau::plugin::{events, user_data, widgets};
+use crate::limits::{MAX_EXPORT_BYTES, MAX_FAILURE_CHARS};
+use crate::state::{CallEnv, State};
+use crate::{Failure, Plugin, Request, Response, Runtime};
 
 /// The limits of one call (the plugin's effective limits, `preau_package::manifest::Limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
-    /// Wall time of the call, instantiation included.
+    /// Wall time of a call (request, event, user data), instantiation included (`call_ms`).
     pub deadline: Duration,
-    /// Each linear memory of the instance.
+    /// Wall time of a dashboard widget (`widget_ms`).
+    pub widget_deadline: Duration,
+    /// Each linear memory of the instance (`memory_mib`).
     pub memory_bytes: usize,
-    /// The view's JSON.
+    /// The view's JSON (`view_kib`).
     pub view_bytes: usize,
+    /// One uploaded file, and all the uploads open at once in the call (`upload_mib`).
+    pub upload_bytes: usize,
+    /// Wall time of one outbound HTTP request (`outbound_timeout_ms`).
+    pub outbound_timeout: Duration,
 }
 
 impl Default for CallLimits {
+    /// The defaults of the limits table (`docs/plugin-manifest.md`).
     fn default() -> Self {
         CallLimits {
             deadline: Duration::from_secs(2),
+            widget_deadline: Duration::from_millis(300),
             memory_bytes: 64 << 20,
             view_bytes: 1 << 20,
+            upload_bytes: 10 << 20,
+            outbound_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -56,6 +70,9 @@ pub enum CallError {
     },
     #[error("vue invalide / invalid view: {reason} (requête / request {request_id})")]
     ViewInvalid { request_id: String, reason: String },
+    /// A user-data export that is not JSON, or over [`MAX_EXPORT_BYTES`].
+    #[error("export invalide / invalid export: {reason} (requête / request {request_id})")]
+    ExportInvalid { request_id: String, reason: String },
     /// The plugin answered with a failure of its own (a 404, a refused form…).
     #[error("{message} ({status}, requête / request {request_id})")]
     Failure {
@@ -73,6 +90,7 @@ impl CallError {
             | CallError::Trap { request_id, .. }
             | CallError::ViewTooLarge { request_id, .. }
             | CallError::ViewInvalid { request_id, .. }
+            | CallError::ExportInvalid { request_id, .. }
             | CallError::Failure { request_id, .. } => request_id,
         }
     }
@@ -81,38 +99,45 @@ impl CallError {
 /// Extra wall time the tokio timeout allows past the deadline, for the epoch to notice first.
 const GRACE: Duration = Duration::from_millis(250);
 
-pub async fn handle(
+/// The export a call runs.
+pub(crate) enum Export {
+    Handle(Request),
+    Widget(widgets::WidgetRequest),
+    Event(events::Event),
+    UserData(user_data::SubjectRequest),
+    Forget(user_data::SubjectRequest),
+}
+
+/// What the export answered.
+pub(crate) enum Answer {
+    Handle(Result<Response, Failure>),
+    View(Result<String, Failure>),
+    Done(Result<(), Failure>),
+}
+
+/// Runs `export` in a fresh instance within `deadline` and the limits of `env`.
+pub(crate) async fn run(
     plugin: &Plugin,
     runtime: &Runtime,
-    request: Request,
-    limits: CallLimits,
-) -> Result<Response, CallError> {
-    let request_id = request.request_id.clone();
+    env: CallEnv,
+    deadline: Duration,
+    export: Export,
+) -> Result<Answer, CallError> {
+    let request_id = env.ctx.request_id().to_owned();
     let started = Instant::now();
-    let deadline = started + limits.deadline;
+    let until = started + deadline;
     // Admission: at most as many live instances as the pool holds; waiting counts against the
     // deadline.
-    let permit = match tokio::time::timeout(
-        limits.deadline,
-        runtime.admission.clone().acquire_owned(),
-    )
-    .await
-    {
-        Ok(Ok(permit)) => permit,
-        _ => return Err(CallError::Deadline { request_id }),
-    };
-    let mut store = Store::new(
-        &runtime.engine,
-        State::new(
-            limits.memory_bytes,
-            request_id.clone(),
-            plugin.sha256.clone(),
-        ),
-    );
+    let permit =
+        match tokio::time::timeout(deadline, runtime.admission.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(CallError::Deadline { request_id }),
+        };
+    let mut store = Store::new(&runtime.engine, State::new(env, plugin.sha256.clone()));
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline {
+        Ok(if Instant::now() >= until {
             UpdateDeadline::Interrupt
         } else {
             UpdateDeadline::Yield(1)
@@ -120,62 +145,93 @@ pub async fn handle(
     });
     let run = async {
         let instance = plugin.pre.instantiate_async(&mut store).await?;
-        instance
-            .preau_plugin_handler()
-            .call_handle(&mut store, &request)
-            .await
+        let answer: wasmtime::Result<Answer> = Ok(match &export {
+            Export::Handle(req) => Answer::Handle(
+                instance
+                    .preau_plugin_handler()
+                    .call_handle(&mut store, req)
+                    .await?,
+            ),
+            Export::Widget(req) => Answer::View(
+                instance
+                    .preau_plugin_widgets()
+                    .call_render(&mut store, req)
+                    .await?,
+            ),
+            Export::Event(ev) => Answer::Done(
+                instance
+                    .preau_plugin_events()
+                    .call_handle(&mut store, ev)
+                    .await?,
+            ),
+            Export::UserData(req) => Answer::View(
+                instance
+                    .preau_plugin_user_data()
+                    .call_export(&mut store, req)
+                    .await?,
+            ),
+            Export::Forget(req) => Answer::Done(
+                instance
+                    .preau_plugin_user_data()
+                    .call_delete(&mut store, req)
+                    .await?,
+            ),
+        });
+        answer
     };
-    let outcome = tokio::time::timeout(limits.deadline + GRACE, run).await;
+    let outcome = tokio::time::timeout(deadline + GRACE, run).await;
     let memory_denied = store.data().limiter.memory_denied;
     drop(store);
     drop(permit);
-    let answer = match outcome {
-        Err(_) => return Err(CallError::Deadline { request_id }),
-        Ok(Err(e)) => {
-            return Err(if memory_denied {
-                CallError::Memory { request_id }
-            } else {
-                match e.downcast_ref::<Trap>() {
-                    Some(Trap::Interrupt) => CallError::Deadline { request_id },
-                    Some(Trap::UnreachableCodeReached) => CallError::Trap {
-                        request_id,
-                        detail: "arrêt brutal (panique) / abort (panic)".into(),
-                    },
-                    Some(trap) => CallError::Trap {
-                        request_id,
-                        detail: trap.to_string(),
-                    },
-                    None => CallError::Trap {
-                        request_id,
-                        detail: "erreur de l'hôte / host error".into(),
-                    },
-                }
-            });
-        }
-        Ok(Ok(answer)) => answer,
-    };
-    match answer {
-        Err(failure) => Err(CallError::Failure {
-            request_id,
-            status: if matches!(failure.status, 400 | 403 | 404 | 409) {
-                failure.status
-            } else {
-                500
-            },
-            message: failure.message.chars().take(500).collect(),
+    match outcome {
+        Err(_) => Err(CallError::Deadline { request_id }),
+        Ok(Err(e)) => Err(if memory_denied {
+            CallError::Memory { request_id }
+        } else {
+            match e.downcast_ref::<Trap>() {
+                Some(Trap::Interrupt) => CallError::Deadline { request_id },
+                Some(Trap::UnreachableCodeReached) => CallError::Trap {
+                    request_id,
+                    detail: "arrêt brutal (panique) / abort (panic)".into(),
+                },
+                Some(trap) => CallError::Trap {
+                    request_id,
+                    detail: trap.to_string(),
+                },
+                None => CallError::Trap {
+                    request_id,
+                    detail: "erreur de l'hôte / host error".into(),
+                },
+            }
         }),
+        Ok(Ok(answer)) => Ok(answer),
+    }
+}
+
+/// The plugin's own failure: its status (400, 403, 404, 409; anything else is 500) and its
+/// message, cut.
+pub(crate) fn failure(request_id: &str, failure: Failure) -> CallError {
+    CallError::Failure {
+        request_id: request_id.to_owned(),
+        status: if matches!(failure.status, 400 | 403 | 404 | 409) {
+            failure.status
+        } else {
+            500
+        },
+        message: failure.message.chars().take(MAX_FAILURE_CHARS).collect(),
+    }
+}
+
+/// A route's answer: a checked view, or a redirect inside the plugin.
+pub(crate) fn route_answer(
+    request_id: &str,
+    answer: Result<Response, Failure>,
+    limits: &CallLimits,
+) -> Result<Response, CallError> {
+    match answer {
+        Err(f) => Err(failure(request_id, f)),
         Ok(Response::View(view)) => {
-            check_view(&view, limits.view_bytes).map_err(|reason| match reason {
-                ViewProblem::TooLarge(size) => CallError::ViewTooLarge {
-                    request_id: request_id.clone(),
-                    size,
-                    limit: limits.view_bytes,
-                },
-                ViewProblem::Invalid(reason) => CallError::ViewInvalid {
-                    request_id: request_id.clone(),
-                    reason,
-                },
-            })?;
+            check_view(request_id, &view, limits.view_bytes)?;
             Ok(Response::View(view))
         }
         Ok(Response::Redirect(path)) => {
@@ -183,7 +239,7 @@ pub async fn handle(
                 Ok(Response::Redirect(path))
             } else {
                 Err(CallError::ViewInvalid {
-                    request_id,
+                    request_id: request_id.to_owned(),
                     reason: format!(
                         "redirection hors du service / redirect outside the service: « {} »",
                         path.chars().take(80).collect::<String>()
@@ -194,17 +250,118 @@ pub async fn handle(
     }
 }
 
-enum ViewProblem {
-    TooLarge(usize),
-    Invalid(String),
+/// A view: at most `limit` bytes of JSON following `view/1.x` (`view.rs`).
+pub(crate) fn check_view(request_id: &str, view: &str, limit: usize) -> Result<(), CallError> {
+    if view.len() > limit {
+        return Err(CallError::ViewTooLarge {
+            request_id: request_id.to_owned(),
+            size: view.len(),
+            limit,
+        });
+    }
+    let invalid = |reason: String| CallError::ViewInvalid {
+        request_id: request_id.to_owned(),
+        reason,
+    };
+    let value: serde_json::Value = serde_json::from_str(view)
+        .map_err(|e| invalid(format!("JSON illisible / unreadable JSON: {e}")))?;
+    crate::view::check(&value).map_err(invalid)
 }
 
-/// A view: at most `limit` bytes of JSON following `view/1.x` (`view.rs`).
-fn check_view(view: &str, limit: usize) -> Result<(), ViewProblem> {
-    if view.len() > limit {
-        return Err(ViewProblem::TooLarge(view.len()));
+/// A user-data export: JSON of at most [`MAX_EXPORT_BYTES`].
+pub(crate) fn check_export(request_id: &str, text: &str) -> Result<serde_json::Value, CallError> {
+    let invalid = |reason: String| CallError::ExportInvalid {
+        request_id: request_id.to_owned(),
+        reason,
+    };
+    if text.len() > MAX_EXPORT_BYTES {
+        return Err(invalid(format!(
+            "{} octets, limite {MAX_EXPORT_BYTES} / {} bytes, limit {MAX_EXPORT_BYTES}",
+            text.len(),
+            text.len()
+        )));
     }
-    let value: serde_json::Value = serde_json::from_str(view)
-        .map_err(|e| ViewProblem::Invalid(format!("JSON illisible / unreadable JSON: {e}")))?;
-    crate::view::check(&value).map_err(ViewProblem::Invalid)
+    serde_json::from_str(text)
+        .map_err(|e| invalid(format!("JSON illisible / unreadable JSON: {e}")))
+}
+
+pub(crate) fn handle_route(
+    request_id: &str,
+    answer: Answer,
+    limits: &CallLimits,
+) -> Result<Response, CallError> {
+    match answer {
+        Answer::Handle(answer) => route_answer(request_id, answer, limits),
+        _ => unreachable_answer(request_id),
+    }
+}
+
+pub(crate) fn view_answer(request_id: &str, answer: Answer) -> Result<String, CallError> {
+    match answer {
+        Answer::View(Ok(text)) => Ok(text),
+        Answer::View(Err(f)) => Err(failure(request_id, f)),
+        _ => unreachable_answer(request_id),
+    }
+}
+
+pub(crate) fn done_answer(request_id: &str, answer: Answer) -> Result<(), CallError> {
+    match answer {
+        Answer::Done(Ok(())) => Ok(()),
+        Answer::Done(Err(f)) => Err(failure(request_id, f)),
+        _ => unreachable_answer(request_id),
+    }
+}
+
+/// An answer of another export than the one called: cannot happen (`run` pairs them).
+fn unreachable_answer<T>(request_id: &str) -> Result<T, CallError> {
+    Err(CallError::Trap {
+        request_id: request_id.to_owned(),
+        detail: "erreur de l'hôte / host error".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_keeps_known_statuses_and_a_cut_message() {
+        let f = |status: u16, message: String| Failure { status, message };
+        for (status, kept) in [
+            (400, 400),
+            (403, 403),
+            (404, 404),
+            (409, 409),
+            (418, 500),
+            (200, 500),
+        ] {
+            match failure("req", f(status, "non / no".into())) {
+                CallError::Failure { status, .. } => assert_eq!(status, kept),
+                other => panic!("{other:?}"),
+            }
+        }
+        match failure("req", f(400, "é".repeat(MAX_FAILURE_CHARS + 10))) {
+            CallError::Failure { message, .. } => {
+                assert_eq!(message.chars().count(), MAX_FAILURE_CHARS)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_export_is_json_of_at_most_the_cap() {
+        assert_eq!(
+            check_export("req", r#"{"a":1}"#).expect("json"),
+            serde_json::json!({"a": 1})
+        );
+        assert!(matches!(
+            check_export("req", "pas du JSON"),
+            Err(CallError::ExportInvalid { .. })
+        ));
+        let big = format!("\"{}\"", "x".repeat(MAX_EXPORT_BYTES - 2));
+        check_export("req", &big).expect("at the cap");
+        let over = format!("\"{}\"", "x".repeat(MAX_EXPORT_BYTES - 1));
+        let e = check_export("req-big", &over).expect_err("over the cap");
+        assert!(e.to_string().contains("req-big"), "{e}");
+    }
 }

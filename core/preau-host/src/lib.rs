@@ -2,16 +2,21 @@
 //!
 //! One [`Runtime`] per process holds the wasmtime `Engine` (component model, epoch interruption,
 //! the pooling allocator when the address space allows it), the `Linker` with the host side of
-//! the plugin API, and an admission semaphore sized to the pool. [`Runtime::load`] compiles a
-//! component once and caches the precompiled artefact on disk (keyed by the component's SHA-256
-//! and the engine's compatibility hash, which covers the wasmtime version and configuration);
-//! the result is a [`Plugin`] holding an `InstancePre`. Every call gets a fresh `Store` with its
-//! own memory cap, a deadline enforced by epoch interruption (yielding to tokio meanwhile) and a
+//! the plugin API (`preau:plugin@1.0.0`, [`INTERFACES`]), and an admission semaphore sized to the
+//! pool. [`Runtime::load`] compiles a component once and caches the precompiled artefact on disk
+//! (keyed by the component's SHA-256 and the engine's compatibility hash, which covers the
+//! wasmtime version and configuration); the result is a [`Plugin`] holding an `InstancePre`.
+//! Every call ([`Plugin::handle`], [`Plugin::widget`], [`Plugin::event`],
+//! [`Plugin::export_user_data`], [`Plugin::delete_user_data`]) gets a fresh `Store` with its own
+//! memory cap, a deadline enforced by epoch interruption (yielding to tokio meanwhile) and a
 //! tokio timeout as a backstop; a misbehaving call ends in a [`CallError`] naming the request id,
 //! and nothing of it survives the call.
 //!
-//! What crosses the boundary is checked here too: a view is JSON of at most the plugin's view
-//! limit, following `view/1.x` (`docs/view-schema.md`).
+//! The imports reach the embedding core through the [`Services`] trait, with a [`CallContext`]
+//! the caller builds and the plugin never sees nor forges; the host checks and bounds what the
+//! plugin asks first (`limits`), and decides outbound HTTP itself against the plugin's
+//! [`Grants`]. What comes back is checked too: a view is JSON of at most the plugin's view limit,
+//! following `view/1.x` (`docs/view-schema.md`).
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -19,18 +24,35 @@ mod bindings {
         world: "plugin",
         imports: { default: async },
         exports: { default: async },
+        additional_derives: [PartialEq, Eq],
+        with: {
+            "preau:plugin/files.upload": crate::storage::UploadState,
+            "preau:plugin/files.download": crate::storage::DownloadState,
+        },
     });
 }
 
 mod cache;
 mod call;
+mod event;
+mod host_api;
+pub mod limits;
+mod outbound;
+mod services;
 mod state;
+mod storage;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;
 
 pub use bindings::exports::preau::plugin::handler::{Failure, Request, Response};
 pub use call::{CallError, CallLimits};
+/// The date and time types of [`Services`], re-exported so that the core uses the same version.
+pub use chrono;
+pub use event::{Event, EventKind};
+pub use services::*;
+/// The URL type of [`OutboundRequest`] and [`CasService`], re-exported likewise.
+pub use url;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +62,26 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use state::State;
+use call::Export;
+use state::{CallEnv, State};
+
+/// The version of the plugin API this host offers.
+pub const API_VERSION: &str = "1.0.0";
+
+/// The `preau:plugin` interfaces this host links (imports, and `http-types` for their types).
+pub const INTERFACES: &[&str] = &[
+    "log",
+    "clock",
+    "calendar",
+    "directory",
+    "rights",
+    "notifications",
+    "documents",
+    "files",
+    "http",
+    "sso",
+    "http-types",
+];
 
 /// The version of the plugin API (`preau:plugin`) this host implements.
 pub const API_VERSION: &str = "1.0.0";
@@ -259,10 +300,16 @@ impl Plugin {
         runtime: &Runtime,
         memory_bytes: usize,
     ) -> Result<IdleInstance, HostError> {
-        let mut store = wasmtime::Store::new(
-            &runtime.engine,
-            State::new(memory_bytes, "idle".into(), self.sha256.clone()),
-        );
+        let env = CallEnv {
+            ctx: CallContext::new("idle:idle", "0000000A", None, "idle"),
+            services: Arc::new(Unavailable),
+            grants: Arc::new(Grants::default()),
+            limits: CallLimits {
+                memory_bytes,
+                ..CallLimits::default()
+            },
+        };
+        let mut store = wasmtime::Store::new(&runtime.engine, State::new(env, self.sha256.clone()));
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = self
@@ -276,13 +323,181 @@ impl Plugin {
         })
     }
 
-    /// Handles one request in a fresh instance, within `limits`.
+    /// Handles one request to a route in a fresh instance, within `limits.deadline`. The WIT
+    /// request carries the context's request id, user and establishment.
     pub async fn handle(
         &self,
         runtime: &Runtime,
-        request: Request,
+        ctx: CallContext,
+        services: Arc<dyn Services>,
+        grants: Arc<Grants>,
         limits: CallLimits,
+        request: RouteRequest,
     ) -> Result<Response, CallError> {
-        call::handle(self, runtime, request, limits).await
+        let request = Request {
+            request_id: ctx.request_id().to_owned(),
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            form: request.form,
+            user: ctx.user().map(str::to_owned),
+            establishment: ctx.establishment().to_owned(),
+        };
+        let request_id = ctx.request_id().to_owned();
+        let env = CallEnv {
+            ctx,
+            services,
+            grants,
+            limits,
+        };
+        let answer =
+            call::run(self, runtime, env, limits.deadline, Export::Handle(request)).await?;
+        call::handle_route(&request_id, answer, &limits)
     }
+
+    /// Renders the dashboard widget `widget` (the `id` of one of the manifest's widgets) within
+    /// `limits.widget_deadline`: a checked `view/1.x` JSON document.
+    pub async fn widget(
+        &self,
+        runtime: &Runtime,
+        ctx: CallContext,
+        services: Arc<dyn Services>,
+        grants: Arc<Grants>,
+        limits: CallLimits,
+        widget: &str,
+    ) -> Result<String, CallError> {
+        let request = bindings::exports::preau::plugin::widgets::WidgetRequest {
+            request_id: ctx.request_id().to_owned(),
+            widget: widget.to_owned(),
+            user: ctx.user().map(str::to_owned),
+            establishment: ctx.establishment().to_owned(),
+        };
+        let request_id = ctx.request_id().to_owned();
+        let env = CallEnv {
+            ctx,
+            services,
+            grants,
+            limits,
+        };
+        let answer = call::run(
+            self,
+            runtime,
+            env,
+            limits.widget_deadline,
+            Export::Widget(request),
+        )
+        .await?;
+        let view = call::view_answer(&request_id, answer)?;
+        call::check_view(&request_id, &view, limits.view_bytes)?;
+        Ok(view)
+    }
+
+    /// Delivers `event` (of the context's establishment; the context's request id is the
+    /// delivery's id) within `limits.deadline`.
+    pub async fn event(
+        &self,
+        runtime: &Runtime,
+        ctx: CallContext,
+        services: Arc<dyn Services>,
+        grants: Arc<Grants>,
+        limits: CallLimits,
+        event: &Event,
+    ) -> Result<(), CallError> {
+        let wit = bindings::exports::preau::plugin::events::Event {
+            request_id: ctx.request_id().to_owned(),
+            kind: event.kind.as_str().to_owned(),
+            establishment: ctx.establishment().to_owned(),
+            subject: event.subject.clone(),
+            payload: event.payload.to_string(),
+        };
+        let request_id = ctx.request_id().to_owned();
+        let env = CallEnv {
+            ctx,
+            services,
+            grants,
+            limits,
+        };
+        let answer = call::run(self, runtime, env, limits.deadline, Export::Event(wit)).await?;
+        call::done_answer(&request_id, answer)
+    }
+
+    /// What the plugin keeps about `subject` (an account id) outside its documents and files in
+    /// the context's establishment, within `limits.deadline`: JSON of at most
+    /// [`limits::MAX_EXPORT_BYTES`].
+    pub async fn export_user_data(
+        &self,
+        runtime: &Runtime,
+        ctx: CallContext,
+        services: Arc<dyn Services>,
+        grants: Arc<Grants>,
+        limits: CallLimits,
+        subject: &str,
+    ) -> Result<serde_json::Value, CallError> {
+        let request_id = ctx.request_id().to_owned();
+        let request = subject_request(&ctx, subject);
+        let env = CallEnv {
+            ctx,
+            services,
+            grants,
+            limits,
+        };
+        let answer = call::run(
+            self,
+            runtime,
+            env,
+            limits.deadline,
+            Export::UserData(request),
+        )
+        .await?;
+        let text = call::view_answer(&request_id, answer)?;
+        call::check_export(&request_id, &text)
+    }
+
+    /// Asks the plugin to forget `subject` (an account id) in the context's establishment, within
+    /// `limits.deadline` (after the core deleted the subject's documents and files).
+    pub async fn delete_user_data(
+        &self,
+        runtime: &Runtime,
+        ctx: CallContext,
+        services: Arc<dyn Services>,
+        grants: Arc<Grants>,
+        limits: CallLimits,
+        subject: &str,
+    ) -> Result<(), CallError> {
+        let request_id = ctx.request_id().to_owned();
+        let request = subject_request(&ctx, subject);
+        let env = CallEnv {
+            ctx,
+            services,
+            grants,
+            limits,
+        };
+        let answer =
+            call::run(self, runtime, env, limits.deadline, Export::Forget(request)).await?;
+        call::done_answer(&request_id, answer)
+    }
+}
+
+fn subject_request(
+    ctx: &CallContext,
+    subject: &str,
+) -> bindings::exports::preau::plugin::user_data::SubjectRequest {
+    bindings::exports::preau::plugin::user_data::SubjectRequest {
+        request_id: ctx.request_id().to_owned(),
+        establishment: ctx.establishment().to_owned(),
+        subject: subject.to_owned(),
+    }
+}
+
+/// A request the core routed to the plugin (after checking the route's permission); the host
+/// adds the context's request id, user and establishment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteRequest {
+    /// GET, POST, PUT, PATCH or DELETE.
+    pub method: String,
+    /// The path inside the plugin, e.g. `/devoirs/42`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// The fields of a submitted form (CSRF already checked by the core).
+    pub form: Vec<(String, String)>,
 }

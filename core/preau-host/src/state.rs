@@ -1,40 +1,94 @@
 //! What one call's `Store` holds: the WASI context (nothing granted), the resource table, the
-//! memory limiter, and the call's identity for logs; plus the host side of the `log` import.
+//! memory limiter, the call's environment (context, services, grants, limits) and the counters
+//! of open file streams; plus the host side of `log` and the shared mapping of service errors.
+
+use std::sync::Arc;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::preau::plugin::log::{Host as LogHost, Level};
+use crate::limits::MAX_LOG_MESSAGE;
+use crate::{CallContext, CallLimits, Grants, ServiceError, Services};
 
-/// The longest message a plugin may log in one call; longer ones are cut.
-pub const MAX_LOG_MESSAGE: usize = 4096;
+/// What a call may use, as its caller gave it.
+#[derive(Clone)]
+pub(crate) struct CallEnv {
+    pub ctx: CallContext,
+    pub services: Arc<dyn Services>,
+    pub grants: Arc<Grants>,
+    pub limits: CallLimits,
+}
 
 pub struct State {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
-    pub(crate) request_id: String,
-    /// The component's SHA-256 (the plugin id once the lifecycle passes it).
+    pub(crate) env: CallEnv,
+    /// The component's SHA-256, for logs.
     pub(crate) component: String,
+    pub(crate) streams: Streams,
+}
+
+/// File streams open in the call: counted against [`crate::limits::MAX_OPEN_STREAMS`], and the
+/// bytes uploads hold (together at most the call's `upload_bytes`).
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    pub uploads: usize,
+    pub downloads: usize,
+    pub buffered: usize,
 }
 
 impl State {
-    pub fn new(memory_bytes: usize, request_id: String, component: String) -> State {
+    pub(crate) fn new(env: CallEnv, component: String) -> State {
         State {
             // No preopened directory, no environment, no arguments, no network, no stdio: the
             // guest's std sees an empty world.
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             limiter: Limiter {
-                memory_bytes,
+                memory_bytes: env.limits.memory_bytes,
                 memory_denied: false,
             },
-            request_id,
+            env,
             component,
+            streams: Streams::default(),
         }
     }
+
+    pub(crate) fn ctx(&self) -> &CallContext {
+        &self.env.ctx
+    }
+
+    /// The message an unexpected service error reaches the plugin with: an internal error is
+    /// logged here, with the call's ids, and never shown; another variant the interface has no
+    /// case for is a bug of the service, logged too.
+    pub(crate) fn unavailable(&self, interface: &str, error: &ServiceError) -> String {
+        let ctx = self.ctx();
+        match error {
+            ServiceError::Unavailable => {}
+            ServiceError::Internal(e) => tracing::warn!(
+                plugin = ctx.plugin(),
+                request_id = ctx.request_id(),
+                interface,
+                error = %e,
+                "service interne en échec / internal service failure"
+            ),
+            other => tracing::warn!(
+                plugin = ctx.plugin(),
+                request_id = ctx.request_id(),
+                interface,
+                error = %other,
+                "réponse inattendue d'un service / unexpected service answer"
+            ),
+        }
+        UNAVAILABLE.to_owned()
+    }
 }
+
+/// What a plugin learns of a service that could not answer.
+pub(crate) const UNAVAILABLE: &str = "service indisponible / service unavailable";
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -76,25 +130,48 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// `s` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 impl LogHost for State {
     async fn log(&mut self, level: Level, message: String) {
-        let mut message = message;
-        if message.len() > MAX_LOG_MESSAGE {
-            let mut cut = MAX_LOG_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
-        let (component, request_id) = (&self.component, &self.request_id);
+        let message = cut(&message, MAX_LOG_MESSAGE);
+        let (component, plugin, request_id) = (
+            &self.component,
+            self.env.ctx.plugin(),
+            self.env.ctx.request_id(),
+        );
         match level {
-            Level::Debug => tracing::debug!(component, request_id, "{message}"),
-            Level::Info => tracing::info!(component, request_id, "{message}"),
-            Level::Warn => tracing::warn!(component, request_id, "{message}"),
-            Level::Error => tracing::error!(component, request_id, "{message}"),
+            Level::Debug => tracing::debug!(plugin, component, request_id, "{message}"),
+            Level::Info => tracing::info!(plugin, component, request_id, "{message}"),
+            Level::Warn => tracing::warn!(plugin, component, request_id, "{message}"),
+            Level::Error => tracing::error!(plugin, component, request_id, "{message}"),
         }
     }
 }
 
 /// `http-types` only defines types; its host side is empty.
 impl crate::bindings::preau::plugin::http_types::Host for State {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_message_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("court", MAX_LOG_MESSAGE), "court");
+        let long = "é".repeat(MAX_LOG_MESSAGE);
+        let kept = cut(&long, MAX_LOG_MESSAGE);
+        assert_eq!(kept.len(), MAX_LOG_MESSAGE);
+        assert_eq!(cut("aé", 2), "a");
+    }
+}

@@ -154,3 +154,27 @@ pub fn check_imports(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_http_and_sso_need_a_capability() {
+        assert_eq!(capability_needed("files"), Some("files_quota_mib"));
+        assert_eq!(capability_needed("http"), Some("outbound_hosts"));
+        assert_eq!(capability_needed("sso"), Some("sso"));
+        for free in [
+            "log",
+            "clock",
+            "calendar",
+            "directory",
+            "rights",
+            "notifications",
+            "documents",
+            "http-types",
+        ] {
+            assert_eq!(capability_needed(free), None, "{free}");
+        }
+    }
+}
