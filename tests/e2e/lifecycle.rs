@@ -116,6 +116,9 @@ en = "Hello"
 [description]
 fr = "Un service d'essai."
 en = "A test service."
+
+[capabilities]
+files_quota_mib = 1
 {extra}
 [[collections]]
 name = "notes"
@@ -289,7 +292,7 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
     // 0.3.0 asks for the network: it waits for approval, 0.2.0 keeps running.
     let pkg = i.package(
         "0.3.0",
-        &format!("[capabilities]\noutbound_hosts = [\"api.example.org\"]\n{read}{write}"),
+        &format!("outbound_hosts = [\"api.example.org\"]\n{read}{write}"),
         true,
     );
     succeeded(&mut i.plugin(&["install", "--file", path_str(&pkg)]));

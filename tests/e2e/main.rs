@@ -10,5 +10,6 @@ mod hostile;
 mod imports;
 mod lifecycle;
 mod plugins;
+mod services;
 mod setup;
 mod support;

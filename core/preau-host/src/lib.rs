@@ -83,12 +83,6 @@ pub const INTERFACES: &[&str] = &[
     "http-types",
 ];
 
-/// The version of the plugin API (`preau:plugin`) this host implements.
-pub const API_VERSION: &str = "1.0.0";
-
-/// The `preau:plugin` interfaces this host links (what a component may import, `docs/plugin-api.md`).
-pub const INTERFACES: &[&str] = &["http-types", "log"];
-
 /// Bytes of each pooled memory (and a sixteenth of it for tables) kept resident between calls.
 const KEEP_RESIDENT_BYTES: usize = 256 << 10;
 

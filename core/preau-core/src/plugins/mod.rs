@@ -1,6 +1,7 @@
 //! Installed plugins and where they run: the lifecycle an operator drives with `preau plugin
 //! install | list | remove | enable | disable` ([`lifecycle`]), and the rule that decides which
-//! installed version an establishment runs ([`resolve`]).
+//! installed version an establishment runs ([`resolve`]); and what a plugin's calls get from the
+//! core ([`services`]: the `preau_host::Services` implementation, [`outbound`]: its network).
 //!
 //! Installs are keyed by (plugin, version); several versions sit side by side. An enablement
 //! records what an establishment's operator approved: the capabilities digest of a version
@@ -10,8 +11,11 @@
 //! stays on the version it approved.
 
 pub mod lifecycle;
+pub mod outbound;
+pub mod services;
 
 pub use lifecycle::{Lifecycle, LifecycleError, PluginOverview};
+pub use services::CoreServices;
 
 /// An installed version, as far as choosing one is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
