@@ -87,21 +87,8 @@ fn a_rust_plugin_imports_only_what_the_host_offers() {
         imports.iter().any(|i| i.starts_with("wasi:cli/")),
         "{imports:?}"
     );
-    // Hello keeps files: it needs a quota, and nothing else.
-    let e = refusal(check_imports(
-        &manifest(""),
-        &hello,
-        &HOST_API,
-        HOST_INTERFACES,
-    ));
-    assert!(e.contains("files_quota_mib"), "{e}");
-    check_imports(
-        &manifest("[capabilities]\nfiles_quota_mib = 1\n"),
-        &hello,
-        &HOST_API,
-        HOST_INTERFACES,
-    )
-    .expect("hello needs a file quota only");
+    check_imports(&manifest(""), &hello, &HOST_API, HOST_INTERFACES)
+        .expect("hello needs no capability");
 
     // The hostile plugin reaches the network, files and SSO: it needs the three capabilities.
     let hostile = plugins::component("hostile");

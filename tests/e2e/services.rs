@@ -1,5 +1,6 @@
-//! The core's side of the plugin API (`preau_core::plugins::CoreServices`) with a real component
-//! (`tests/plugins/hello`) on a real database holding the demo establishments: the clock and
+//! The core's side of the plugin API (`preau_core::plugins::CoreServices`) with real components
+//! (`tests/plugins/hello` for clock, calendar, directory and rights; `tests/plugins/notes` for
+//! documents, files and a class's members) on a real database holding the demo establishments: the clock and
 //! calendar of the establishment, the directory as the calling user may see it, the plugin's
 //! permissions through the grants, and documents and files scoped to (plugin, establishment).
 
@@ -44,7 +45,8 @@ struct World {
     t: TestDb,
     _data: tempfile::TempDir,
     runtime: Runtime,
-    plugin: Plugin,
+    hello: Plugin,
+    notes: Plugin,
     services: Arc<dyn Services>,
     /// (UAI, student id, teacher id) in the first establishment.
     uai: String,
@@ -129,15 +131,20 @@ impl World {
             ..HostConfig::default()
         })
         .expect("runtime");
-        let plugin = runtime
+        let hello = runtime
             .load(&plugins::component("hello"))
+            .await
+            .expect("load");
+        let notes = runtime
+            .load(&plugins::component("notes"))
             .await
             .expect("load");
         World {
             t,
             _data: data,
             runtime,
-            plugin,
+            hello,
+            notes,
             services,
             uai,
             other_uai,
@@ -155,8 +162,15 @@ impl World {
         query: &[(&str, &str)],
     ) -> Vec<String> {
         let ctx = CallContext::new("essai:bonjour", uai, Some(user.to_owned()), "req-services");
-        let response = self
-            .plugin
+        let plugin = if path.starts_with("/api/members")
+            || path.starts_with("/notes")
+            || path.starts_with("/fichiers")
+        {
+            &self.notes
+        } else {
+            &self.hello
+        };
+        let response = plugin
             .handle(
                 &self.runtime,
                 ctx,

@@ -1,7 +1,6 @@
 //! A well-behaved plugin: answers every path with a small view naming the path, and a few
 //! routes that show what the core's services answered (`/api/clock`, `/api/calendar`,
-//! `/api/directory`, `/api/rights`), keeps notes (documents, `/notes`) and files (`/fichiers`); it
-//! renders a widget, greets new accounts (an event) and
+//! `/api/directory`, `/api/rights`); it renders a widget, greets new accounts (an event) and
 //! exports and deletes a person's data.
 
 wit_bindgen::generate!({
@@ -13,7 +12,7 @@ use exports::preau::plugin::events::{self, Event};
 use exports::preau::plugin::handler::{self, Failure, Request, Response};
 use exports::preau::plugin::user_data::{self, SubjectRequest};
 use exports::preau::plugin::widgets::{self, WidgetRequest};
-use preau::plugin::{calendar, clock, directory, documents, files, notifications, rights};
+use preau::plugin::{calendar, clock, directory, notifications, rights};
 
 struct Hello;
 
@@ -120,91 +119,6 @@ fn directory_lines() -> Vec<String> {
     lines
 }
 
-/// The value of query parameter `name` (empty when absent).
-fn param<'a>(req: &'a Request, name: &str) -> &'a str {
-    req.query
-        .iter()
-        .chain(req.form.iter())
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
-/// `/notes/ecrire?cle=K&titre=T&pour=U`: creates a note (refused if it exists);
-/// `/notes`: the notes by title (French order), then a missing one.
-fn notes(req: &Request) -> Vec<String> {
-    if req.path == "/notes/ecrire" {
-        let body = format!(r#"{{"titre":{}}}"#, json(param(req, "titre")));
-        let subjects: Vec<String> = Some(param(req, "pour"))
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .into_iter()
-            .collect();
-        let put = documents::WriteOp::Put(documents::PutOp {
-            collection: "notes".into(),
-            key: param(req, "cle").into(),
-            body,
-            subjects,
-            precondition: Some(documents::Precondition::Absent),
-        });
-        return vec![format!("écrit : {}", shown(&documents::commit(&[put])))];
-    }
-    let selection = documents::Selection {
-        collection: "notes".into(),
-        index: Some("par-titre".into()),
-        equals: vec![],
-        lower: documents::Bound::Unbounded,
-        upper: documents::Bound::Unbounded,
-        descending: false,
-        limit: Some(50),
-        cursor: None,
-    };
-    let mut lines = Vec::new();
-    match documents::query(&selection) {
-        Ok(page) => {
-            for d in page.documents {
-                lines.push(format!("note {} {}", d.key, d.body));
-            }
-        }
-        Err(e) => lines.push(format!("requête : {e:?}")),
-    }
-    lines.push(format!(
-        "absente : {}",
-        shown(&documents::get("notes", "absente"))
-    ));
-    lines.push(format!(
-        "non déclarée : {}",
-        shown(&documents::get("secrets", "x"))
-    ));
-    lines
-}
-
-/// `/fichiers/ecrire?chemin=P&contenu=C`, `/fichiers`: list, read back, usage.
-fn files_lines(req: &Request) -> Vec<String> {
-    if req.path == "/fichiers/ecrire" {
-        let written = files::create(param(req, "chemin"), "text/plain", &[]).and_then(|up| {
-            up.write(param(req, "contenu").as_bytes())?;
-            files::Upload::finish(up)
-        });
-        return vec![format!(
-            "écrit : {}",
-            shown(&written.map(|m| (m.path, m.size)))
-        )];
-    }
-    let mut lines = Vec::new();
-    for m in files::list("", None, 50).unwrap_or_default() {
-        let content = files::open(&m.path)
-            .and_then(|(_, download)| download.read(1024))
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-        lines.push(format!("fichier {} {} {}", m.path, m.size, shown(&content)));
-    }
-    lines.push(format!(
-        "usage : {}",
-        shown(&files::usage().map(|u| (u.bytes, u.files)))
-    ));
-    lines.push(format!("évasion : {}", shown(&files::stat("../../etc/passwd"))));
-    lines
-}
-
 impl handler::Guest for Hello {
     fn handle(req: Request) -> Result<Response, Failure> {
         let answer = match req.path.as_str() {
@@ -225,15 +139,6 @@ impl handler::Guest for Hello {
                     format!("écrire {}", rights::may_write_to("u-parent")),
                 ],
             ),
-            "/api/members" => view(
-                "Membres",
-                &[shown(
-                    &directory::members(param(&req, "id"))
-                        .map(|m| m.into_iter().map(|p| p.display_name).collect::<Vec<_>>()),
-                )],
-            ),
-            "/notes" | "/notes/ecrire" => view("Notes", &notes(&req)),
-            "/fichiers" | "/fichiers/ecrire" => view("Fichiers", &files_lines(&req)),
             path => view(&format!("Bonjour {path}"), &[]),
         };
         Ok(Response::View(answer))
