@@ -267,9 +267,25 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
         let pkg = i.package(version, extra, true);
         succeeded(&mut i.plugin(&["install", "--file", path_str(&pkg)]));
     }
-    let e = refused(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", "0000000A"]));
+    let e = refused(&mut i.plugin(&[
+        "enable",
+        "essai:bonjour",
+        "--establishment",
+        "0000000A",
+        "--yes",
+    ]));
     assert!(e.contains("UAI") || e.contains("inconnu"), "{e}");
-    let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai]));
+    // Without --yes, enable shows what would be approved and approves nothing.
+    let e = refused(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai]));
+    assert!(e.contains("--yes"), "{e}");
+    assert!(
+        i.t.db
+            .plugin_enablements()
+            .await
+            .expect("enablements")
+            .is_empty()
+    );
+    let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai, "--yes"]));
     assert!(out.contains("0.2.0") && out.contains("notes.lire"), "{out}");
     // The permissions' default grants are in place in that establishment.
     let establishment = i.t.db.establishments().await.expect("establishments")[0]
@@ -308,7 +324,7 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
     assert!(e.contains(&uai) && e.contains("disable"), "{e}");
     succeeded(&mut i.plugin(&["remove", "essai:bonjour@0.1.0"]));
     // Approving again moves to 0.3.0 and shows what is approved.
-    let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai]));
+    let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai, "--yes"]));
     assert!(
         out.contains("0.3.0") && out.contains("api.example.org"),
         "{out}"
@@ -367,12 +383,10 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
         journal.iter().all(|j| j.actor.starts_with("cli:")),
         "{journal:?}"
     );
-    assert!(
-        !i.data
-            .path()
-            .join("plugins/essai/bonjour/0.3.0.preau")
-            .exists()
-    );
+    let kept = std::fs::read_dir(i.data.path().join("plugins/essai/bonjour"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(kept, 0, "no package file is left");
     assert!(stdout(&mut i.plugin(&["list"])).contains("Aucune extension"));
 }
 
@@ -415,4 +429,178 @@ fn sig(package: &Path) -> PathBuf {
     let mut name = package.as_os_str().to_owned();
     name.push(".sig");
     PathBuf::from(name)
+}
+
+#[tokio::test]
+async fn indexes_follow_every_running_version() {
+    let i = Instance::new().await;
+    let establishments = i.t.db.establishments().await.expect("establishments");
+    let (a, b) = (&establishments[0], &establishments[1]);
+    let by_title = "[[collections.indexes]]\nname = \"par-titre\"\nfields = [{ field = \"titre\", type = \"string\", collation = \"fr\" }]\n";
+    let by_day = "[[collections.indexes]]\nname = \"par-jour\"\nfields = [{ field = \"jour\", type = \"string\" }]\n";
+    // The manifest helper ends with `[[collections]] name = "notes"`: indexes are appended.
+    let package = |version: &str, indexes: &str| {
+        package_in(
+            &i.data.path().join(format!("idx-{version}")),
+            &plugins::component("hello"),
+            version,
+            "",
+            Some(&i.key.0),
+        );
+        let dir = i
+            .data
+            .path()
+            .join(format!("idx-{version}"))
+            .join(format!("src-{version}"));
+        let text = std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest") + indexes;
+        std::fs::write(dir.join("plugin.toml"), text).expect("manifest");
+        let out = i.data.path().join(format!("idx-{version}.preau"));
+        succeeded(
+            preau()
+                .args(["plugin", "pack"])
+                .arg(&dir)
+                .arg("--out")
+                .arg(&out)
+                .arg("--key")
+                .arg(&i.key.0),
+        );
+        out
+    };
+    // A runs 0.1.0 (pinned) with an index by title; B runs 0.2.0, which has none.
+    let v1 = package("0.1.0", by_title);
+    succeeded(&mut i.plugin(&["install", "--file", path_str(&v1)]));
+    let a_uai = a.uai.to_string();
+    let b_uai = b.uai.to_string();
+    succeeded(&mut i.plugin(&[
+        "enable",
+        "essai:bonjour",
+        "--establishment",
+        &a_uai,
+        "--version",
+        "0.1.0",
+        "--yes",
+    ]));
+    let storage = PluginStorage::new(
+        i.t.db.clone(),
+        preau_core::clock::Clock::system(chrono_tz::Europe::Paris),
+        i.data.path(),
+    );
+    let plugin = PluginId::parse("essai:bonjour").expect("id");
+    let spec = |indexes: &str| {
+        StoreSpec::from_manifest(
+            &preau_package::Manifest::parse(&(manifest("0.0.0", "") + indexes)).expect("manifest"),
+        )
+        .expect("spec")
+    };
+    let (spec_a, spec_b) = (spec(by_title), spec(by_day));
+    let scope_a = Scope::new(plugin.clone(), a.id.clone());
+    let scope_b = Scope::new(plugin.clone(), b.id.clone());
+    storage
+        .documents(&scope_a, &spec_a, Limits::default())
+        .put("notes", "n1", r#"{"titre":"Été"}"#, &[])
+        .await
+        .expect("put");
+    storage
+        .documents(&scope_b, &spec_b, Limits::default())
+        .put("notes", "n2", r#"{"jour":"2026-11-30"}"#, &[])
+        .await
+        .expect("put");
+    let v2 = package("0.2.0", "");
+    succeeded(&mut i.plugin(&["install", "--file", path_str(&v2)]));
+    succeeded(&mut i.plugin(&[
+        "enable",
+        "essai:bonjour",
+        "--establishment",
+        &b_uai,
+        "--yes",
+    ]));
+    // A still finds its note by title: B's version did not drop A's index.
+    let query = preau_core::store::documents::Query::index("notes", "par-titre");
+    let page = storage
+        .documents(&scope_a, &spec_a, Limits::default())
+        .query(&query)
+        .await
+        .expect("query");
+    assert_eq!(
+        page.documents.len(),
+        1,
+        "the index of the pinned version is kept"
+    );
+
+    // 0.2.1 asks for nothing new but indexes by day: B runs it at once, so its index is built
+    // at install, over the documents already there.
+    let v21 = package("0.2.1", by_day);
+    succeeded(&mut i.plugin(&["install", "--file", path_str(&v21)]));
+    let listed = stdout(&mut i.plugin(&["list"]));
+    assert!(
+        listed.contains(&format!("{b_uai}: version 0.2.1 en service")),
+        "{listed}"
+    );
+    let page = storage
+        .documents(&scope_b, &spec_b, Limits::default())
+        .query(&preau_core::store::documents::Query::index(
+            "notes", "par-jour",
+        ))
+        .await
+        .expect("query");
+    assert_eq!(
+        page.documents.len(),
+        1,
+        "the new index covers existing documents"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_installs_of_one_version_leave_one_consistent_install() {
+    let i = Instance::new().await;
+    let pkg = i.package("0.1.0", "", true);
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            i.plugin(&["install", "--file", path_str(&pkg)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let installs = i.t.db.plugin_installs().await.expect("installs");
+    assert_eq!(installs.len(), 1);
+    // The kept package is the one recorded: enabling reads it back and checks its SHA-256.
+    let uai = i.uai().await;
+    succeeded(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai, "--yes"]));
+}
+
+#[tokio::test]
+async fn an_untrusted_signature_that_does_not_match_is_refused_even_with_allow_unsigned() {
+    let i = Instance::new().await;
+    let other = i.data.path().join("autre.key");
+    succeeded(preau().args(["plugin", "keygen"]).arg(&other));
+    let genuine = package_in(
+        &i.data.path().join("a"),
+        &plugins::component("hello"),
+        "0.1.0",
+        "",
+        Some(&other),
+    );
+    let tampered = package_in(
+        &i.data.path().join("b"),
+        &plugins::component("hello"),
+        "0.1.0",
+        "\n[limits]\ncall_ms = 500\n",
+        None,
+    );
+    std::fs::copy(sig(&genuine), sig(&tampered)).expect("signature beside another package");
+    let e = refused(&mut i.plugin(&["install", "--allow-unsigned", "--file", path_str(&tampered)]));
+    assert!(e.contains("modifié") || e.contains("autre paquet"), "{e}");
+    // The genuine one, by a key this instance does not trust, goes in as unsigned.
+    let out = stdout(&mut i.plugin(&["install", "--allow-unsigned", "--file", path_str(&genuine)]));
+    assert!(out.contains("NON SIGNÉ"), "{out}");
 }

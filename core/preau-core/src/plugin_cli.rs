@@ -11,7 +11,6 @@ use preau_core::config::Config;
 use preau_core::db::Db;
 use preau_core::identity::Uai;
 use preau_core::plugins::{Lifecycle, Resolution};
-use preau_core::store::PluginStorage;
 use preau_package::signing::SecretKey;
 
 #[derive(Subcommand)]
@@ -64,6 +63,9 @@ pub enum PluginCommand {
         establishment: String,
         #[arg(long, value_name = "VERSION")]
         version: Option<semver::Version>,
+        /// Approves: without it, the command only shows what would be approved.
+        #[arg(long)]
+        yes: bool,
     },
     /// Disables ID in an establishment (its data stays).
     Disable {
@@ -101,7 +103,6 @@ pub async fn run_lifecycle(command: PluginCommand, config: &Config, db: &Db) -> 
         config.plugins.trusted(),
         &actor(),
     );
-    let storage = PluginStorage::new(db.clone(), clock, &config.data_dir);
     match command {
         PluginCommand::Install {
             file,
@@ -157,9 +158,7 @@ pub async fn run_lifecycle(command: PluginCommand, config: &Config, db: &Db) -> 
                 ),
                 None => (plugin.as_str(), None),
             };
-            let removed = lifecycle
-                .remove(&storage, id, version.as_ref(), purge_data)
-                .await?;
+            let removed = lifecycle.remove(id, version.as_ref(), purge_data).await?;
             println!(
                 "{id} : version(s) retirée(s) / removed version(s): {}",
                 removed.join(", ")
@@ -170,21 +169,33 @@ pub async fn run_lifecycle(command: PluginCommand, config: &Config, db: &Db) -> 
             id,
             establishment,
             version,
+            yes,
         } => {
             let uai: Uai = establishment
                 .parse()
                 .map_err(|e: preau_core::identity::UaiError| anyhow::anyhow!("{e}"))?;
-            let (manifest, resolution) = lifecycle
-                .enable(&storage, &id, &uai, version.as_ref())
-                .await?;
+            let (package, signed) = lifecycle.proposed(&id, version.as_ref()).await?;
+            println!("{id} {} demande / asks for:", package.manifest.version);
+            for line in capabilities(&package.manifest) {
+                println!("  {line}");
+            }
+            if !signed {
+                println!(
+                    "  ATTENTION : version installée sans signature (développement) / \
+                     WARNING: version installed unsigned (development)"
+                );
+            }
+            if !yes {
+                bail!(
+                    "rien n'est approuvé : relancez avec --yes pour approuver ces capacités dans {uai} / \
+                     nothing approved: run again with --yes to approve these capabilities in {uai}"
+                );
+            }
+            let (_, resolution) = lifecycle.enable(&id, &uai, version.as_ref()).await?;
             println!(
                 "{id} activé dans / enabled in {uai}: {}",
                 describe(&resolution)
             );
-            println!("Capacités approuvées / approved capabilities:");
-            for line in capabilities(&manifest) {
-                println!("  {line}");
-            }
             Ok(())
         }
         PluginCommand::Disable { id, establishment } => {
@@ -233,7 +244,6 @@ pub async fn install_demo_plugins(
         trusted,
         "démonstration / demo",
     );
-    let storage = PluginStorage::new(db.clone(), clock, &config.data_dir);
     let packages = config.data_dir.join("demo-packages");
     std::fs::create_dir_all(&packages)
         .with_context(|| format!("création / creating {}", packages.display()))?;
@@ -264,9 +274,7 @@ pub async fn install_demo_plugins(
         )?;
         let installed = lifecycle.install(&path, false).await?;
         for e in &establishments {
-            lifecycle
-                .enable(&storage, &installed.id, &e.uai, None)
-                .await?;
+            lifecycle.enable(&installed.id, &e.uai, None).await?;
         }
         done.push((installed.id, installed.version.to_string()));
     }

@@ -1,9 +1,12 @@
 //! SQL of the plugin lifecycle: installed versions, enablements per establishment, and the
 //! lifecycle journal (`plugins::lifecycle` decides; this module only reads and writes rows).
+//! Every change is a [`Tx`] method, so that a command re-reads, checks, changes and journals in
+//! one transaction under the plugin's lifecycle lock.
 
 use sqlx::FromRow;
 
-use super::{BeginWrite, Db, DbResult, run};
+use super::tx::{Tx, TxInner, run_tx};
+use super::{Db, DbResult, run};
 
 /// Inserts `$journal` through `$conn` (a connection or transaction of either engine).
 macro_rules! journal_insert {
@@ -122,53 +125,6 @@ impl Db {
         }))
     }
 
-    /// Records an installed version and its journal line, together. `false` when this
-    /// (plugin, version) is already installed (nothing written then).
-    pub async fn insert_plugin_install(
-        &self,
-        row: &InstallRow,
-        journal: &JournalEntry<'_>,
-    ) -> DbResult<bool> {
-        let insert = format!(
-            "INSERT INTO plugin_installs ({INSTALL_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
-        );
-        Ok(run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let done = sqlx::query(sqlx::AssertSqlSafe(insert))
-                .bind(&row.plugin).bind(&row.version).bind(&row.package_sha256)
-                .bind(row.package_size).bind(&row.component_sha256)
-                .bind(&row.capabilities_digest).bind(&row.manifest).bind(&row.signed_by)
-                .bind(&row.installed_by).bind(row.installed_at)
-                .execute(&mut *tx).await?.rows_affected() == 1;
-            if done {
-                journal_insert!(&mut *tx, journal);
-                tx.commit().await?;
-            }
-            done
-        }))
-    }
-
-    /// Deletes an installed version and writes its journal line, together.
-    pub async fn delete_plugin_install(
-        &self,
-        plugin: &str,
-        version: &str,
-        journal: &JournalEntry<'_>,
-    ) -> DbResult<bool> {
-        Ok(run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let done = sqlx::query("DELETE FROM plugin_installs WHERE plugin = $1 AND version = $2")
-                .bind(plugin).bind(version)
-                .execute(&mut *tx).await?.rows_affected() == 1;
-            if done {
-                journal_insert!(&mut *tx, journal);
-                tx.commit().await?;
-            }
-            done
-        }))
-    }
-
     /// Every enablement, with the establishment's UAI.
     pub async fn plugin_enablements(&self) -> DbResult<Vec<EnablementRow>> {
         let sql = format!("{ENABLEMENT_SELECT} ORDER BY e.plugin, s.uai");
@@ -185,15 +141,86 @@ impl Db {
         }))
     }
 
-    /// Enables a plugin in an establishment (or replaces what was approved there), with its
-    /// journal line.
-    pub async fn upsert_plugin_enablement(
-        &self,
-        row: &EnablementRow,
-        journal: &JournalEntry<'_>,
-    ) -> DbResult<()> {
-        run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+    /// The journal of one plugin, oldest first.
+    pub async fn plugin_journal(&self, plugin: &str) -> DbResult<Vec<JournalRow>> {
+        Ok(run!(self, pool => {
+            sqlx::query_as(
+                "SELECT at, actor, action, plugin, version, establishment_id, detail \
+                 FROM plugin_journal WHERE plugin = $1 ORDER BY id",
+            )
+            .bind(plugin).fetch_all(pool).await?
+        }))
+    }
+}
+
+impl Tx {
+    /// Serializes the lifecycle commands of one plugin until the end of the transaction (a
+    /// PostgreSQL advisory lock; on SQLite every write transaction is already exclusive).
+    pub async fn plugin_lifecycle_lock(&mut self, plugin: &str) -> DbResult<()> {
+        let TxInner::Postgres(t) = &mut self.inner else {
+            return Ok(());
+        };
+        let key = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(format!("lifecycle:{plugin}").as_bytes());
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&digest[..8]);
+            i64::from_be_bytes(bytes)
+        };
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut **t)
+            .await?;
+        Ok(())
+    }
+
+    /// The installed versions of one plugin, as this transaction sees them.
+    pub async fn plugin_versions(&mut self, plugin: &str) -> DbResult<Vec<InstallRow>> {
+        let sql = format!(
+            "SELECT {INSTALL_COLUMNS} FROM plugin_installs WHERE plugin = $1 ORDER BY installed_at, version"
+        );
+        Ok(run_tx!(self, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(plugin).fetch_all(&mut *conn).await?
+        }))
+    }
+
+    /// The enablements of one plugin, as this transaction sees them.
+    pub async fn plugin_enablements_of(&mut self, plugin: &str) -> DbResult<Vec<EnablementRow>> {
+        let sql = format!("{ENABLEMENT_SELECT} WHERE e.plugin = $1 ORDER BY s.uai");
+        Ok(run_tx!(self, conn => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(plugin).fetch_all(&mut *conn).await?
+        }))
+    }
+
+    /// Records an installed version; `false` when this (plugin, version) is already installed
+    /// (nothing written then).
+    pub async fn insert_plugin_install(&mut self, row: &InstallRow) -> DbResult<bool> {
+        let insert = format!(
+            "INSERT INTO plugin_installs ({INSTALL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+        );
+        Ok(run_tx!(self, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(insert))
+                .bind(&row.plugin).bind(&row.version).bind(&row.package_sha256)
+                .bind(row.package_size).bind(&row.component_sha256)
+                .bind(&row.capabilities_digest).bind(&row.manifest).bind(&row.signed_by)
+                .bind(&row.installed_by).bind(row.installed_at)
+                .execute(&mut *conn).await?.rows_affected() == 1
+        }))
+    }
+
+    /// Deletes an installed version; whether it was there.
+    pub async fn delete_plugin_install(&mut self, plugin: &str, version: &str) -> DbResult<bool> {
+        Ok(run_tx!(self, conn => {
+            sqlx::query("DELETE FROM plugin_installs WHERE plugin = $1 AND version = $2")
+                .bind(plugin).bind(version)
+                .execute(&mut *conn).await?.rows_affected() == 1
+        }))
+    }
+
+    /// Enables a plugin in an establishment, or replaces what was approved there.
+    pub async fn upsert_plugin_enablement(&mut self, row: &EnablementRow) -> DbResult<()> {
+        run_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO plugin_enablements \
                  (plugin, establishment_id, approved_digest, pinned_version, approved_by, approved_at) \
@@ -204,53 +231,29 @@ impl Db {
             )
             .bind(&row.plugin).bind(&row.establishment_id).bind(&row.approved_digest)
             .bind(&row.pinned_version).bind(&row.approved_by).bind(row.approved_at)
-            .execute(&mut *tx).await?;
-            journal_insert!(&mut *tx, journal);
-            tx.commit().await?;
+            .execute(&mut *conn).await?;
         });
         Ok(())
     }
 
-    /// Disables a plugin in an establishment, with its journal line; `false` if it was not
-    /// enabled there.
+    /// Disables a plugin in an establishment; whether it was enabled there.
     pub async fn delete_plugin_enablement(
-        &self,
+        &mut self,
         plugin: &str,
         establishment_id: &str,
-        journal: &JournalEntry<'_>,
     ) -> DbResult<bool> {
-        Ok(run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let done = sqlx::query(
-                "DELETE FROM plugin_enablements WHERE plugin = $1 AND establishment_id = $2",
-            )
-            .bind(plugin).bind(establishment_id)
-            .execute(&mut *tx).await?.rows_affected() == 1;
-            if done {
-                journal_insert!(&mut *tx, journal);
-                tx.commit().await?;
-            }
-            done
+        Ok(run_tx!(self, conn => {
+            sqlx::query("DELETE FROM plugin_enablements WHERE plugin = $1 AND establishment_id = $2")
+                .bind(plugin).bind(establishment_id)
+                .execute(&mut *conn).await?.rows_affected() == 1
         }))
     }
 
-    /// Writes one journal line on its own (a purge).
-    pub async fn plugin_journal_append(&self, journal: &JournalEntry<'_>) -> DbResult<()> {
-        run!(self, pool => {
-            let mut conn = pool.acquire().await?;
+    /// Writes one journal line.
+    pub async fn plugin_journal_append(&mut self, journal: &JournalEntry<'_>) -> DbResult<()> {
+        run_tx!(self, conn => {
             journal_insert!(&mut *conn, journal);
         });
         Ok(())
-    }
-
-    /// The journal of one plugin, oldest first.
-    pub async fn plugin_journal(&self, plugin: &str) -> DbResult<Vec<JournalRow>> {
-        Ok(run!(self, pool => {
-            sqlx::query_as(
-                "SELECT at, actor, action, plugin, version, establishment_id, detail \
-                 FROM plugin_journal WHERE plugin = $1 ORDER BY id",
-            )
-            .bind(plugin).fetch_all(pool).await?
-        }))
     }
 }

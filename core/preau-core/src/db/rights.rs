@@ -9,6 +9,23 @@ use crate::rights::Permission;
 use crate::rights::communication::Relation;
 
 impl Tx {
+    /// Deletes every grant of `service` (a plugin whose last version is removed) in every
+    /// establishment, and the record that its defaults were applied.
+    pub async fn delete_service_grants(&mut self, service: &str) -> DbResult<()> {
+        let prefix = format!("{service}#");
+        let prefix_chars = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        run_tx!(self, conn => {
+            sqlx::query("DELETE FROM grants WHERE service = $1")
+                .bind(service).execute(&mut *conn).await?;
+            sqlx::query(
+                "DELETE FROM grant_defaults_applied WHERE service = $1 OR substr(service, 1, $2) = $3",
+            )
+            .bind(service).bind(prefix_chars).bind(&prefix)
+            .execute(&mut *conn).await?;
+        });
+        Ok(())
+    }
+
     /// Installs the default grants of `permissions` (one service) in an establishment, once: a
     /// later call does nothing, so a head's removal of a default grant is never undone.
     pub async fn apply_default_grants(
@@ -78,25 +95,6 @@ impl Tx {
 }
 
 impl Db {
-    /// Deletes every grant of `service` (a plugin being removed) in every establishment, and the
-    /// record that its defaults were applied.
-    pub async fn delete_service_grants(&self, service: &str) -> DbResult<()> {
-        let prefix = format!("{service}#");
-        let prefix_chars = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
-        run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM grants WHERE service = $1")
-                .bind(service).execute(&mut *tx).await?;
-            sqlx::query(
-                "DELETE FROM grant_defaults_applied WHERE service = $1 OR substr(service, 1, $2) = $3",
-            )
-            .bind(service).bind(prefix_chars).bind(&prefix)
-            .execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// The profiles holding a permission in an establishment.
     pub async fn granted_profiles(
         &self,

@@ -14,10 +14,10 @@ use preau_package::{Manifest, Package, PackageError};
 use super::{Candidate, Resolution, resolve};
 use crate::clock::Clock;
 use crate::db::plugins::{EnablementRow, InstallRow, JournalAction, JournalEntry};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Tx};
 use crate::identity::{Profile, Uai};
 use crate::store::privacy::Holdings;
-use crate::store::spec::StoreSpec;
+use crate::store::spec::{CollectionSpec, StoreSpec};
 use crate::store::{PluginId, PluginStorage, StoreError};
 
 /// Why a lifecycle command was refused. Messages are for the operator: French, then English.
@@ -91,6 +91,7 @@ pub struct PluginOverview {
 pub struct Lifecycle {
     db: Db,
     clock: Clock,
+    storage: PluginStorage,
     data_dir: PathBuf,
     trusted: Vec<PublicKey>,
     actor: String,
@@ -105,6 +106,7 @@ impl Lifecycle {
         actor: &str,
     ) -> Lifecycle {
         Lifecycle {
+            storage: PluginStorage::new(db.clone(), clock, data_dir),
             db,
             clock,
             data_dir: data_dir.to_path_buf(),
@@ -132,12 +134,13 @@ impl Lifecycle {
         }
     }
 
-    fn package_path(&self, id: &PluginId, version: &str) -> PathBuf {
+    /// Where an installed package is kept: named by version and content.
+    fn package_path(&self, id: &PluginId, version: &str, sha256: &str) -> PathBuf {
         self.data_dir
             .join("plugins")
             .join(id.publisher())
             .join(id.name())
-            .join(format!("{version}.preau"))
+            .join(format!("{version}-{sha256}.preau"))
     }
 
     /// Where precompiled components are cached.
@@ -195,28 +198,20 @@ impl Lifecycle {
         drop(runtime);
 
         let version = manifest.version.to_string();
+        let same = |r: &InstallRow| r.version == version;
         if let Some(existing) = self
             .db
             .plugin_versions(id.as_str())
             .await?
             .into_iter()
-            .find(|r| r.version == version)
+            .find(same)
         {
-            if existing.package_sha256 == package.sha256 {
-                return Ok(Installed {
-                    id: id.as_str().to_owned(),
-                    version: manifest.version.clone(),
-                    signed_by: existing.signed_by,
-                    new: false,
-                });
-            }
-            return Err(LifecycleError::VersionClash {
-                id: id.as_str().to_owned(),
-                version,
-            });
+            return self.already_installed(&id, existing, &package);
         }
 
-        let target = self.package_path(&id, &version);
+        // Named after its content: two installs of one version never write the same file unless
+        // they carry the same bytes, and the loser of the race below removes only its own.
+        let target = self.package_path(&id, &version, &package.sha256);
         write_file(&target, &bytes)?;
         if let Some(text) = &signature
             && signed_by.is_some()
@@ -246,35 +241,60 @@ impl Lifecycle {
                 JournalAction::Install,
                 format!("signed by {key}, sha256 {}", package.sha256),
             ),
-            None => {
-                tracing::warn!(
-                    plugin = id.as_str(),
-                    version,
-                    actor = self.actor,
-                    "unsigned plugin installed (--allow-unsigned, development only)"
-                );
-                (
-                    JournalAction::InstallUnsigned,
-                    format!("unsigned (--allow-unsigned), sha256 {}", package.sha256),
-                )
-            }
+            None => (
+                JournalAction::InstallUnsigned,
+                format!("unsigned (--allow-unsigned), sha256 {}", package.sha256),
+            ),
         };
-        let journal = self.journal(action, id.as_str(), Some(&version), None, &detail);
-        let inserted = self.db.insert_plugin_install(&row, &journal).await;
-        match inserted {
+        let recorded = async {
+            let mut tx = self.db.begin(self.clock.now_ms()).await?;
+            tx.plugin_lifecycle_lock(id.as_str()).await?;
+            if !tx.insert_plugin_install(&row).await? {
+                return Ok::<bool, DbError>(false);
+            }
+            tx.plugin_journal_append(&self.journal(
+                action,
+                id.as_str(),
+                Some(&version),
+                None,
+                &detail,
+            ))
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        match recorded {
             Ok(true) => {}
-            // Another install of the same version won the race: it owns the file now.
+            // Another install of this version committed first.
             Ok(false) => {
-                return Err(LifecycleError::VersionClash {
+                let existing = self
+                    .db
+                    .plugin_versions(id.as_str())
+                    .await?
+                    .into_iter()
+                    .find(same);
+                let existing = existing.ok_or_else(|| LifecycleError::VersionClash {
                     id: id.as_str().to_owned(),
-                    version,
-                });
+                    version: version.clone(),
+                })?;
+                if existing.package_sha256 != package.sha256 {
+                    remove_package_files(&target);
+                }
+                return self.already_installed(&id, existing, &package);
             }
             Err(e) => {
-                let _ = std::fs::remove_file(&target);
-                let _ = std::fs::remove_file(sig_of(&target));
+                remove_package_files(&target);
                 return Err(e.into());
             }
+        }
+        if signed_by.is_none() {
+            tracing::warn!(
+                plugin = id.as_str(),
+                version,
+                actor = self.actor,
+                "unsigned plugin installed (--allow-unsigned, development only)"
+            );
         }
         tracing::info!(
             plugin = id.as_str(),
@@ -282,11 +302,36 @@ impl Lifecycle {
             actor = self.actor,
             "plugin installed"
         );
+        // A newer version with the approved capabilities runs at once where they were approved:
+        // its indexes must exist now.
+        self.sync_indexes(&id, None).await?;
         Ok(Installed {
             id: id.as_str().to_owned(),
             version: manifest.version.clone(),
             signed_by,
             new: true,
+        })
+    }
+
+    /// The answer to installing `package` when its version is installed already: nothing to do
+    /// for the same bytes, refused for others.
+    fn already_installed(
+        &self,
+        id: &PluginId,
+        existing: InstallRow,
+        package: &Package,
+    ) -> LifecycleResult<Installed> {
+        if existing.package_sha256 == package.sha256 {
+            return Ok(Installed {
+                id: id.as_str().to_owned(),
+                version: package.manifest.version.clone(),
+                signed_by: existing.signed_by,
+                new: false,
+            });
+        }
+        Err(LifecycleError::VersionClash {
+            id: id.as_str().to_owned(),
+            version: existing.version,
         })
     }
 
@@ -326,21 +371,9 @@ impl Lifecycle {
         Ok(Some(key.to_text()))
     }
 
-    /// The installed package of `id` at `version`, read back and checked against its recorded
-    /// SHA-256.
-    pub async fn package(&self, id: &str, version: &str) -> LifecycleResult<Package> {
-        let plugin = PluginId::parse(id)?;
-        let row = self
-            .db
-            .plugin_versions(plugin.as_str())
-            .await?
-            .into_iter()
-            .find(|r| r.version == version)
-            .ok_or_else(|| LifecycleError::UnknownVersion {
-                id: id.to_owned(),
-                version: version.to_owned(),
-            })?;
-        let path = self.package_path(&plugin, version);
+    /// The installed package of `row`, read back and checked against its recorded SHA-256.
+    fn read_package(&self, plugin: &PluginId, row: &InstallRow) -> LifecycleResult<Package> {
+        let path = self.package_path(plugin, &row.version, &row.package_sha256);
         let bytes = std::fs::read(&path).map_err(|source| LifecycleError::Read {
             path: path.clone(),
             source,
@@ -353,6 +386,38 @@ impl Lifecycle {
             )));
         }
         Ok(package)
+    }
+
+    /// The installed package of `id` at `version`.
+    pub async fn package(&self, id: &str, version: &str) -> LifecycleResult<Package> {
+        let plugin = PluginId::parse(id)?;
+        let row = self
+            .db
+            .plugin_versions(plugin.as_str())
+            .await?
+            .into_iter()
+            .find(|r| r.version == version)
+            .ok_or_else(|| LifecycleError::UnknownVersion {
+                id: id.to_owned(),
+                version: version.to_owned(),
+            })?;
+        self.read_package(&plugin, &row)
+    }
+
+    /// The version `enable` would approve (`version`, or the newest release), with whether it
+    /// was installed signed: what an operator reviews before approving.
+    pub async fn proposed(
+        &self,
+        id: &str,
+        version: Option<&semver::Version>,
+    ) -> LifecycleResult<(Package, bool)> {
+        let plugin = PluginId::parse(id)?;
+        let installed = self.db.plugin_versions(plugin.as_str()).await?;
+        let chosen = choose(&installed, id, version)?;
+        Ok((
+            self.read_package(&plugin, chosen)?,
+            chosen.signed_by.is_some(),
+        ))
     }
 
     /// Every installed plugin with its versions and what each establishment runs.
@@ -388,16 +453,19 @@ impl Lifecycle {
 
     /// Removes `id` at `version`, or every version of it. Refused while an establishment runs a
     /// version being removed (disable it first), and — when no version would remain — while the
-    /// plugin holds data, unless `purge_data`, which erases it (journaled with what was erased).
+    /// plugin is enabled anywhere or holds data, unless `purge_data`, which erases the data.
+    /// Checks, removal, erasure, grants and journal are one transaction under the plugin's
+    /// lifecycle lock.
     pub async fn remove(
         &self,
-        storage: &PluginStorage,
         id: &str,
         version: Option<&semver::Version>,
         purge_data: bool,
     ) -> LifecycleResult<Vec<String>> {
         let plugin = PluginId::parse(id)?;
-        let installed = self.db.plugin_versions(plugin.as_str()).await?;
+        let mut tx = self.db.begin(self.clock.now_ms()).await?;
+        tx.plugin_lifecycle_lock(plugin.as_str()).await?;
+        let installed = tx.plugin_versions(plugin.as_str()).await?;
         if installed.is_empty() {
             return Err(LifecycleError::UnknownPlugin(id.to_owned()));
         }
@@ -417,7 +485,7 @@ impl Lifecycle {
         let candidates = candidates(&installed);
         let last = removing.len() == installed.len();
         let mut running = Vec::new();
-        for e in self.db.plugin_enablements_of(plugin.as_str()).await? {
+        for e in tx.plugin_enablements_of(plugin.as_str()).await? {
             match resolution(&candidates, &e) {
                 Resolution::Running { version, .. }
                     if removing.iter().any(|r| r.version == version.to_string()) =>
@@ -431,13 +499,15 @@ impl Lifecycle {
         }
         if !running.is_empty() {
             return Err(LifecycleError::Refused(format!(
-                "{id} fonctionne encore dans : {0} ; désactivez-le d'abord (preau plugin disable) / \
-                 {id} still runs in: {0}; disable it first (preau plugin disable)",
+                "{id} est encore activé dans : {0} ; désactivez-le d'abord (preau plugin disable) / \
+                 {id} is still enabled in: {0}; disable it first (preau plugin disable)",
                 running.join(", ")
             )));
         }
+        let mut erased = false;
         if last {
-            let held = storage.holdings(&plugin).await?;
+            // No enablement is left, so no call of the plugin writes meanwhile.
+            let held = self.storage.holdings(&plugin).await?;
             if !held.is_empty() {
                 if !purge_data {
                     return Err(LifecycleError::HoldsData {
@@ -445,63 +515,64 @@ impl Lifecycle {
                         held,
                     });
                 }
-                let erased = storage.purge(&plugin).await?;
+                tx.plugin_purge(plugin.as_str()).await?;
                 let detail = format!(
                     "{} documents ({} bytes), {} files ({} bytes) erased",
-                    erased.documents, erased.document_bytes, erased.files, erased.file_bytes
+                    held.documents, held.document_bytes, held.files, held.file_bytes
                 );
-                self.db
-                    .plugin_journal_append(&self.journal(
-                        JournalAction::Purge,
-                        plugin.as_str(),
-                        None,
-                        None,
-                        &detail,
-                    ))
-                    .await?;
+                tx.plugin_journal_append(&self.journal(
+                    JournalAction::Purge,
+                    plugin.as_str(),
+                    None,
+                    None,
+                    &detail,
+                ))
+                .await?;
                 tracing::warn!(plugin = id, actor = self.actor, "{detail}");
+                erased = true;
             }
         }
         let mut removed = Vec::new();
-        for row in removing {
-            let journal = self.journal(
-                JournalAction::Remove,
-                plugin.as_str(),
-                Some(&row.version),
-                None,
-                "",
-            );
-            if self
-                .db
-                .delete_plugin_install(plugin.as_str(), &row.version, &journal)
+        for row in &removing {
+            if tx
+                .delete_plugin_install(plugin.as_str(), &row.version)
                 .await?
             {
-                let path = self.package_path(&plugin, &row.version);
-                for file in [sig_of(&path), path] {
-                    match std::fs::remove_file(&file) {
-                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                            tracing::warn!(file = %file.display(), error = %e, "package file left behind");
-                        }
-                        _ => {}
-                    }
-                }
+                tx.plugin_journal_append(&self.journal(
+                    JournalAction::Remove,
+                    plugin.as_str(),
+                    Some(&row.version),
+                    None,
+                    "",
+                ))
+                .await?;
                 removed.push(row.version.clone());
             }
         }
         if last {
             // Its grants go with it: a later install starts again from the manifest's defaults.
-            self.db.delete_service_grants(plugin.as_str()).await?;
+            tx.delete_service_grants(plugin.as_str()).await?;
+        }
+        tx.commit().await?;
+        for row in &removing {
+            remove_package_files(&self.package_path(&plugin, &row.version, &row.package_sha256));
+        }
+        if erased {
+            self.storage.remove_plugin_files(&plugin).await?;
+        }
+        if !last {
+            self.sync_indexes(&plugin, None).await?;
         }
         Ok(removed)
     }
 
     /// Enables `id` in the establishment `uai`, approving the capabilities of `version` (the
     /// newest installed when `None`; with `Some`, the establishment stays on exactly that
-    /// version). Brings the plugin's document indexes in line with that version. What runs
-    /// there afterwards.
+    /// version), and applies its permissions' default grants there. The document indexes are
+    /// brought in line first (a unique index that existing documents break refuses the
+    /// approval). What runs there afterwards.
     pub async fn enable(
         &self,
-        storage: &PluginStorage,
         id: &str,
         uai: &Uai,
         version: Option<&semver::Version>,
@@ -513,23 +584,21 @@ impl Lifecycle {
             .await?
             .ok_or_else(|| LifecycleError::UnknownEstablishment(uai.to_string()))?;
         let installed = self.db.plugin_versions(plugin.as_str()).await?;
-        let candidates = candidates(&installed);
-        let chosen = match version {
-            Some(v) => candidates.iter().find(|c| &c.version == v).ok_or_else(|| {
-                LifecycleError::UnknownVersion {
-                    id: id.to_owned(),
-                    version: v.to_string(),
-                }
-            })?,
-            None => candidates
-                .iter()
-                .max_by(|a, b| a.version.cmp(&b.version))
-                .ok_or_else(|| LifecycleError::UnknownPlugin(id.to_owned()))?,
-        };
-        let chosen_version = chosen.version.to_string();
-        let package = self.package(id, &chosen_version).await?;
-        let spec = StoreSpec::from_manifest(&package.manifest)?;
-        storage.sync_indexes(&plugin, &spec).await?;
+        let chosen = choose(&installed, id, version)?;
+        let package = self.read_package(&plugin, chosen)?;
+        self.sync_indexes(&plugin, Some(&package.manifest)).await?;
+
+        let mut tx = self.db.begin(self.clock.now_ms()).await?;
+        tx.plugin_lifecycle_lock(plugin.as_str()).await?;
+        // Re-read under the lock: the version may have been removed meanwhile.
+        let installed = tx.plugin_versions(plugin.as_str()).await?;
+        let chosen = choose(&installed, id, version)?;
+        if chosen.package_sha256 != package.sha256 {
+            return Err(LifecycleError::Refused(format!(
+                "{id} {} a changé pendant l'activation, recommencez / changed while being enabled, try again",
+                chosen.version
+            )));
+        }
         let row = EnablementRow {
             plugin: plugin.as_str().to_owned(),
             establishment_id: establishment.id.clone(),
@@ -539,46 +608,20 @@ impl Lifecycle {
             approved_by: self.actor.clone(),
             approved_at: self.clock.now_ms(),
         };
-        self.apply_default_grants(&establishment.id, &plugin, &package.manifest)
-            .await?;
+        apply_default_grants(&mut tx, &establishment.id, &plugin, &package.manifest).await?;
+        tx.upsert_plugin_enablement(&row).await?;
         let detail = format!("approved capabilities {}", chosen.capabilities_digest);
-        let journal = self.journal(
+        tx.plugin_journal_append(&self.journal(
             JournalAction::Enable,
             plugin.as_str(),
-            Some(&chosen_version),
+            Some(&chosen.version),
             Some(&establishment.id),
             &detail,
-        );
-        self.db.upsert_plugin_enablement(&row, &journal).await?;
-        tracing::info!(plugin = id, establishment = %uai, version = chosen_version, actor = self.actor, "plugin enabled");
-        Ok((package.manifest, resolution(&candidates, &row)))
-    }
-
-    /// Grants each permission of `manifest` to its default profiles in the establishment, the
-    /// first time that permission is approved there.
-    async fn apply_default_grants(
-        &self,
-        establishment_id: &str,
-        plugin: &PluginId,
-        manifest: &Manifest,
-    ) -> LifecycleResult<()> {
-        let mut defaults = Vec::with_capacity(manifest.permissions.len());
-        for p in &manifest.permissions {
-            let profiles = p
-                .defaults
-                .iter()
-                .map(|d| d.parse::<Profile>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| LifecycleError::Refused(format!("permissions.{}: {e}", p.id)))?;
-            defaults.push((p.id.as_str(), profiles));
-        }
-        let defaults: Vec<(&str, &[Profile])> =
-            defaults.iter().map(|(id, p)| (*id, p.as_slice())).collect();
-        let mut tx = self.db.begin(self.clock.now_ms()).await?;
-        tx.apply_plugin_default_grants(establishment_id, plugin.as_str(), &defaults)
-            .await?;
+        ))
+        .await?;
         tx.commit().await?;
-        Ok(())
+        tracing::info!(plugin = id, establishment = %uai, version = chosen.version, actor = self.actor, "plugin enabled");
+        Ok((package.manifest, resolution(&candidates(&installed), &row)))
     }
 
     /// Disables `id` in `uai` (its data stays). `false` if it was not enabled there.
@@ -589,21 +632,160 @@ impl Lifecycle {
             .establishment(uai)
             .await?
             .ok_or_else(|| LifecycleError::UnknownEstablishment(uai.to_string()))?;
-        let journal = self.journal(
-            JournalAction::Disable,
-            plugin.as_str(),
-            None,
-            Some(&establishment.id),
-            "",
-        );
-        let done = self
-            .db
-            .delete_plugin_enablement(plugin.as_str(), &establishment.id, &journal)
+        let mut tx = self.db.begin(self.clock.now_ms()).await?;
+        tx.plugin_lifecycle_lock(plugin.as_str()).await?;
+        let done = tx
+            .delete_plugin_enablement(plugin.as_str(), &establishment.id)
             .await?;
         if done {
+            tx.plugin_journal_append(&self.journal(
+                JournalAction::Disable,
+                plugin.as_str(),
+                None,
+                Some(&establishment.id),
+                "",
+            ))
+            .await?;
+        }
+        tx.commit().await?;
+        if done {
             tracing::info!(plugin = id, establishment = %uai, actor = self.actor, "plugin disabled");
+            self.sync_indexes(&plugin, None).await?;
         }
         Ok(done)
+    }
+
+    /// Brings the plugin's document indexes in line with every version that runs somewhere
+    /// (and `candidate`, about to be approved): their union, since indexes are shared by all
+    /// establishments. Two running versions defining one index differently are refused.
+    async fn sync_indexes(
+        &self,
+        plugin: &PluginId,
+        candidate: Option<&Manifest>,
+    ) -> LifecycleResult<()> {
+        let installed = self.db.plugin_versions(plugin.as_str()).await?;
+        let candidates = candidates(&installed);
+        let mut manifests: Vec<(String, Manifest)> = Vec::new();
+        for e in self.db.plugin_enablements_of(plugin.as_str()).await? {
+            if let Resolution::Running { version, .. } = resolution(&candidates, &e) {
+                let version = version.to_string();
+                if manifests.iter().any(|(v, _)| *v == version) {
+                    continue;
+                }
+                if let Some(row) = installed.iter().find(|r| r.version == version) {
+                    manifests.push((version, Manifest::parse(&row.manifest)?));
+                }
+            }
+        }
+        if let Some(m) = candidate {
+            manifests.push((m.version.to_string(), m.clone()));
+        }
+        let mut collections: Vec<CollectionSpec> = Vec::new();
+        let mut origin: Vec<(String, String, String, String)> = Vec::new();
+        for (version, manifest) in &manifests {
+            for c in StoreSpec::from_manifest(manifest)?.collections() {
+                let at = match collections.iter().position(|x| x.name == c.name) {
+                    Some(at) => at,
+                    None => {
+                        collections.push(CollectionSpec {
+                            name: c.name.clone(),
+                            indexes: Vec::new(),
+                        });
+                        collections.len() - 1
+                    }
+                };
+                for index in &c.indexes {
+                    let definition = index.definition();
+                    match origin
+                        .iter()
+                        .find(|(col, name, _, _)| *col == c.name && *name == index.name)
+                    {
+                        Some((_, _, d, other)) if *d != definition => {
+                            return Err(LifecycleError::Refused(format!(
+                                "l'index {}.{} diffère entre les versions {other} et {version}, en service ensemble / \
+                                 index {}.{} differs between versions {other} and {version}, running side by side",
+                                c.name, index.name, c.name, index.name
+                            )));
+                        }
+                        Some(_) => {}
+                        None => {
+                            origin.push((
+                                c.name.clone(),
+                                index.name.clone(),
+                                definition,
+                                version.clone(),
+                            ));
+                            collections[at].indexes.push(index.clone());
+                        }
+                    }
+                }
+            }
+        }
+        self.storage
+            .sync_indexes(plugin, &StoreSpec::new(collections)?)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The installed version `version` names, or the newest (releases before pre-releases).
+fn choose<'a>(
+    installed: &'a [InstallRow],
+    id: &str,
+    version: Option<&semver::Version>,
+) -> LifecycleResult<&'a InstallRow> {
+    let parsed = |r: &InstallRow| semver::Version::parse(&r.version).ok();
+    match version {
+        Some(v) => installed
+            .iter()
+            .find(|r| parsed(r).as_ref() == Some(v))
+            .ok_or_else(|| LifecycleError::UnknownVersion {
+                id: id.to_owned(),
+                version: v.to_string(),
+            }),
+        None => installed
+            .iter()
+            .filter_map(|r| Some((parsed(r)?, r)))
+            .max_by(|(a, _), (b, _)| a.pre.is_empty().cmp(&b.pre.is_empty()).then(a.cmp(b)))
+            .map(|(_, r)| r)
+            .ok_or_else(|| LifecycleError::UnknownPlugin(id.to_owned())),
+    }
+}
+
+/// Grants each permission of `manifest` to its default profiles in the establishment, the first
+/// time that permission is approved there.
+async fn apply_default_grants(
+    tx: &mut Tx,
+    establishment_id: &str,
+    plugin: &PluginId,
+    manifest: &Manifest,
+) -> LifecycleResult<()> {
+    let mut defaults = Vec::with_capacity(manifest.permissions.len());
+    for p in &manifest.permissions {
+        let profiles = p
+            .defaults
+            .iter()
+            .map(|d| d.parse::<Profile>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LifecycleError::Refused(format!("permissions.{}: {e}", p.id)))?;
+        defaults.push((p.id.as_str(), profiles));
+    }
+    let defaults: Vec<(&str, &[Profile])> =
+        defaults.iter().map(|(id, p)| (*id, p.as_slice())).collect();
+    tx.apply_plugin_default_grants(establishment_id, plugin.as_str(), &defaults)
+        .await?;
+    Ok(())
+}
+
+/// Removes a stored package and its signature, logging (not failing) what cannot be removed.
+fn remove_package_files(path: &Path) {
+    for file in [sig_of(path), path.to_path_buf()] {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(file = %file.display(), error = %e, "package file left behind");
+            }
+            _ => {}
+        }
     }
 }
 
@@ -619,11 +801,18 @@ fn candidates(rows: &[InstallRow]) -> Vec<Candidate> {
 }
 
 fn resolution(candidates: &[Candidate], e: &EnablementRow) -> Resolution {
-    let pinned = e
-        .pinned_version
-        .as_deref()
-        .and_then(|v| semver::Version::parse(v).ok());
-    resolve(candidates, &e.approved_digest, pinned.as_ref())
+    match e.pinned_version.as_deref().map(semver::Version::parse) {
+        None => resolve(candidates, &e.approved_digest, None),
+        Some(Ok(pinned)) => resolve(candidates, &e.approved_digest, Some(&pinned)),
+        // A pin that does not parse pins nothing that exists: nothing runs.
+        Some(Err(_)) => Resolution::AwaitingApproval {
+            newest: candidates
+                .iter()
+                .filter(|c| c.version.pre.is_empty())
+                .map(|c| c.version.clone())
+                .max(),
+        },
+    }
 }
 
 fn sig_of(path: &Path) -> PathBuf {

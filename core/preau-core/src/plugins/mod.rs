@@ -39,17 +39,27 @@ pub enum Resolution {
 }
 
 /// The version an enablement runs among `installed`: the pinned one if it is installed with the
-/// approved digest, otherwise the newest installed with the approved digest.
+/// approved digest, otherwise the newest release (pre-releases run only when pinned) installed
+/// with the approved digest.
 pub fn resolve(
     installed: &[Candidate],
     approved_digest: &str,
     pinned: Option<&semver::Version>,
 ) -> Resolution {
-    let newest = installed.iter().map(|c| &c.version).max().cloned();
+    let eligible = |c: &&Candidate| match pinned {
+        Some(p) => &c.version == p,
+        None => c.version.pre.is_empty(),
+    };
+    let newest = installed
+        .iter()
+        .filter(|c| c.version.pre.is_empty())
+        .map(|c| &c.version)
+        .max()
+        .cloned();
     let matching = installed
         .iter()
         .filter(|c| c.capabilities_digest == approved_digest)
-        .filter(|c| pinned.is_none_or(|p| &c.version == p))
+        .filter(eligible)
         .map(|c| &c.version)
         .max()
         .cloned();
@@ -111,6 +121,25 @@ mod tests {
             resolve(&installed, "a", Some(&v("1.0.0"))),
             Resolution::Running {
                 version: v("1.0.0"),
+                awaiting: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_pre_release_runs_only_when_pinned() {
+        let installed = [c("1.0.0", "a"), c("1.1.0-beta.1", "a")];
+        assert_eq!(
+            resolve(&installed, "a", None),
+            Resolution::Running {
+                version: v("1.0.0"),
+                awaiting: None
+            }
+        );
+        assert_eq!(
+            resolve(&installed, "a", Some(&v("1.1.0-beta.1"))),
+            Resolution::Running {
+                version: v("1.1.0-beta.1"),
                 awaiting: None
             }
         );

@@ -12,7 +12,9 @@ use std::sync::{Arc, OnceLock};
 
 use preau_host::{CallContext, OutboundRequest, OutboundResponse, ServiceError, ServiceResult};
 
-/// Whether `ip` is an address of the public Internet.
+/// Whether `ip` is an address of the public Internet. IPv6: global unicast (`2000::/3`) only,
+/// minus documentation, Teredo and ORCHID blocks; IPv4 embedded in IPv6 (mapped, NAT64
+/// `64:ff9b::/96`, 6to4 `2002::/16`) is judged as the IPv4 address it carries.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -20,14 +22,22 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_v4(v4);
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64 64:ff9b::/96
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let (hi, lo) = (hi.to_be_bytes(), lo.to_be_bytes());
+                Ipv4Addr::new(hi[0], hi[1], lo[0], lo[1])
+            };
+            if s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                return is_public_v4(embedded(s[6], s[7])); // NAT64 well-known prefix
+            }
+            if s[0] == 0x2002 {
+                return is_public_v4(embedded(s[1], s[2])); // 6to4
+            }
+            (s[0] & 0xe000) == 0x2000 // global unicast 2000::/3
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && !(s[0] == 0x2001 && s[1] == 0x0000) // Teredo
+                && !(s[0] == 0x2001 && (s[1] & 0xfff0) == 0x0010) // ORCHID
+                && !(s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
         }
     }
 }
@@ -110,9 +120,14 @@ async fn send(ctx: &CallContext, request: OutboundRequest) -> ServiceResult<Outb
         )));
     }
 
-    let tcp = tokio::net::TcpStream::connect(address)
-        .await
-        .map_err(unavailable)?;
+    let mut tcp = None;
+    for candidate in std::iter::once(address).chain(resolved.iter().copied().skip(1)) {
+        if let Ok(stream) = tokio::net::TcpStream::connect(candidate).await {
+            tcp = Some(stream);
+            break;
+        }
+    }
+    let tcp = tcp.ok_or_else(|| unavailable(format!("no address of {host} answered")))?;
     let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| {
         ServiceError::Denied(format!("nom d'hôte invalide / invalid host name {host}"))
     })?;
@@ -124,7 +139,8 @@ async fn send(ctx: &CallContext, request: OutboundRequest) -> ServiceResult<Outb
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
             .await
             .map_err(unavailable)?;
-    let driver = tokio::spawn(connection);
+    // The connection task ends with this call, whichever way it ends (timeout included).
+    let driver = AbortOnDrop(tokio::spawn(connection));
 
     let path = match request.url.query() {
         Some(q) => format!("{}?{q}", request.url.path()),
@@ -145,7 +161,7 @@ async fn send(ctx: &CallContext, request: OutboundRequest) -> ServiceResult<Outb
         .body(Full::new(bytes::Bytes::from(request.body)))
         .map_err(|e| ServiceError::Invalid {
             field: "request.headers".into(),
-            message: e.to_string(),
+            message: format!("en-tête refusé / header refused: {e}"),
         })?;
     let response = sender.send_request(outgoing).await.map_err(unavailable)?;
     let status = response.status().as_u16();
@@ -174,12 +190,21 @@ async fn send(ctx: &CallContext, request: OutboundRequest) -> ServiceResult<Outb
         })?
         .to_bytes()
         .to_vec();
-    driver.abort();
+    drop(driver);
     Ok(OutboundResponse {
         status,
         headers,
         body,
     })
+}
+
+/// Aborts the spawned connection task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +230,14 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "::",
+            "::7f00:1",
+            "fec0::1",
+            "64:ff9b:1::1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378::1",
+            "100::1",
+            "ff02::1",
         ] {
             let ip: IpAddr = private.parse().expect("ip");
             assert!(!is_public(ip), "{private} must be refused");
@@ -214,6 +247,8 @@ mod tests {
             "8.8.8.8",
             "2a01:e0a::1",
             "::ffff:193.51.24.1",
+            "64:ff9b::c133:1801",
+            "2002:c133:1801::1",
         ] {
             let ip: IpAddr = public.parse().expect("ip");
             assert!(is_public(ip), "{public} is public");

@@ -246,17 +246,36 @@ impl CoreServices {
         })
     }
 
-    /// The establishment id of the call's UAI.
+    /// The call's establishment, parsed (`NotFound` when it is not a UAI).
+    fn uai(&self, ctx: &CallContext) -> ServiceResult<Uai> {
+        ctx.establishment().parse().map_err(|_| {
+            ServiceError::NotFound(format!(
+                "établissement / establishment {}",
+                ctx.establishment()
+            ))
+        })
+    }
+
+    /// The establishment id of the call's UAI. Also where every scoped method checks that the
+    /// call is this plugin's: a context built for another plugin is refused.
     async fn establishment_id(&self, ctx: &CallContext) -> ServiceResult<String> {
+        if ctx.plugin() != self.plugin.as_str() {
+            tracing::error!(
+                plugin = self.plugin.as_str(),
+                context = ctx.plugin(),
+                "services called with another plugin's context"
+            );
+            return Err(ServiceError::Denied(
+                "contexte d'une autre extension / another plugin's context".into(),
+            ));
+        }
         let uai = ctx.establishment();
         if let Ok(known) = self.establishments.read()
             && let Some(id) = known.get(uai)
         {
             return Ok(id.clone());
         }
-        let parsed: Uai = uai
-            .parse()
-            .map_err(|_| ServiceError::NotFound(format!("établissement / establishment {uai}")))?;
+        let parsed = self.uai(ctx)?;
         let establishment = self
             .db
             .establishment(&parsed)
@@ -285,12 +304,7 @@ impl CoreServices {
     }
 
     async fn calendar(&self, ctx: &CallContext) -> ServiceResult<SchoolCalendar> {
-        let uai: Uai = ctx.establishment().parse().map_err(|_| {
-            ServiceError::NotFound(format!(
-                "établissement / establishment {}",
-                ctx.establishment()
-            ))
-        })?;
+        let uai = self.uai(ctx)?;
         self.db.school_calendar(&uai).await.map_err(db_error)
     }
 
@@ -302,15 +316,13 @@ impl CoreServices {
     /// The user's classes and groups of this year in the call's establishment.
     async fn my_class_groups(&self, ctx: &CallContext) -> ServiceResult<Vec<ClassGroupRef>> {
         let user = self.user(ctx)?;
+        let uai = self.uai(ctx)?;
         let groups = self
             .db
             .class_groups_of(user, &self.this_year())
             .await
             .map_err(db_error)?;
-        Ok(groups
-            .into_iter()
-            .filter(|g| g.uai.as_str() == ctx.establishment())
-            .collect())
+        Ok(groups.into_iter().filter(|g| g.uai == uai).collect())
     }
 
     /// The user's profiles in the call's establishment.
@@ -481,6 +493,7 @@ impl host::Services for CoreServices {
     ) -> BoxFuture<'a, ServiceResult<Vec<host::Person>>> {
         boxed(async move {
             let user = self.user(ctx)?;
+            let uai = self.uai(ctx)?;
             let children = self
                 .db
                 .children_of(user, &self.this_year())
@@ -488,11 +501,7 @@ impl host::Services for CoreServices {
                 .map_err(db_error)?;
             Ok(children
                 .iter()
-                .filter(|c| {
-                    c.attachments
-                        .iter()
-                        .any(|a| a.uai.as_str() == ctx.establishment())
-                })
+                .filter(|c| c.attachments.iter().any(|a| a.uai == uai))
                 .map(|c| person(&c.user, vec![host::Profile::Eleve]))
                 .collect())
         })
@@ -504,6 +513,7 @@ impl host::Services for CoreServices {
     ) -> BoxFuture<'a, ServiceResult<Vec<host::Teaching>>> {
         boxed(async move {
             let user = self.user(ctx)?;
+            let uai = self.uai(ctx)?;
             let teachings = self
                 .db
                 .teaching_assignments_of(user, &self.this_year())
@@ -511,7 +521,7 @@ impl host::Services for CoreServices {
                 .map_err(db_error)?;
             Ok(teachings
                 .iter()
-                .filter(|t| t.class_group.uai.as_str() == ctx.establishment())
+                .filter(|t| t.class_group.uai == uai)
                 .map(|t| host::Teaching {
                     class_group: class_group(&t.class_group),
                     subject: host::Subject {

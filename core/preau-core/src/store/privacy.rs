@@ -118,6 +118,12 @@ impl PluginStorage {
         let mut tx = self.begin().await?;
         tx.plugin_purge(plugin.as_str()).await?;
         tx.commit().await?;
+        self.remove_plugin_files(plugin).await?;
+        Ok(held)
+    }
+
+    /// Removes the directory of `plugin`'s file contents (after its rows are gone).
+    pub(crate) async fn remove_plugin_files(&self, plugin: &PluginId) -> StoreResult<()> {
         let root = self.files_root.clone();
         let (publisher, name) = (plugin.publisher().to_owned(), plugin.name().to_owned());
         let removed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -133,6 +139,6 @@ impl PluginStorage {
         .await
         .map_err(std::io::Error::other)?;
         removed?;
-        Ok(held)
+        Ok(())
     }
 }
