@@ -1,8 +1,10 @@
-//! The plugin runtime's costs, on the `hello` test plugin: one call end to end (admission, new
-//! Store, instantiate, call, view check, drop) with the pooling allocator and on demand; loading
-//! a component by compiling it versus from the precompiled cache; calls per second with two
-//! threads and the resident memory of a live instance (both printed). The plugin's services are
-//! `Unavailable` (the route asks none). Run: `cargo bench -p preau-host --bench calls`.
+//! The plugin runtime's costs, on the `trivial` test plugin (a fixed view, nothing imported): one
+//! call end to end (admission, new Store, instantiate, call, view check, drop) with the pooling
+//! allocator and on demand; loading a component by compiling it versus from the precompiled
+//! cache; calls per second with two threads and the resident memory of a live instance (both
+//! printed). For comparison, the same call on `hello`, which imports five `preau:plugin`
+//! interfaces. The services are `Unavailable` (the route asks none).
+//! Run: `cargo bench -p preau-host --bench calls`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,7 +47,7 @@ fn calls(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("tokio");
-    let component = preau_host::testing::test_plugin("hello");
+    let component = preau_host::testing::test_plugin("trivial");
     let cache = tempfile::tempdir().expect("cache");
     let services: Arc<dyn Services> = Arc::new(Unavailable);
     let grants = Arc::new(Grants::default());
@@ -95,6 +97,15 @@ fn calls(c: &mut Criterion) {
             let rate = 20_000.0 / started.elapsed().as_secs_f64();
             eprintln!("host/calls_per_second_2_threads (pooling): {rate:.0}");
         }
+    }
+    {
+        let runtime = Runtime::new(&HostConfig::default()).expect("runtime");
+        let hello = preau_host::testing::test_plugin("hello");
+        let plugin = rt.block_on(runtime.load(&hello)).expect("load");
+        group.bench_function("call_pooling_hello", |b| {
+            b.to_async(&rt)
+                .iter(|| async { call(&plugin, &runtime, &services, &grants).await })
+        });
     }
     // Memory per live instance: the resident set before and after holding 50 idle instances.
     {
