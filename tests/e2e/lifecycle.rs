@@ -287,6 +287,10 @@ async fn updates_wait_for_approval_and_removal_protects_data() {
     );
     let out = stdout(&mut i.plugin(&["enable", "essai:bonjour", "--establishment", &uai, "--yes"]));
     assert!(out.contains("0.2.0") && out.contains("notes.lire"), "{out}");
+    assert!(
+        out.contains("appel / call 2000 ms"),
+        "the effective limits: {out}"
+    );
     // The permissions' default grants are in place in that establishment.
     let establishment = i.t.db.establishments().await.expect("establishments")[0]
         .id

@@ -65,7 +65,7 @@ pub struct Config {
     pub plugins: PluginsConfig,
 }
 
-/// Plugins: whose packages this instance installs.
+/// Plugins: whose packages this instance installs, and the limits they run within.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginsConfig {
@@ -73,9 +73,29 @@ pub struct PluginsConfig {
     /// `preau plugin install` accepts.
     #[serde(default)]
     pub trusted_keys: Vec<String>,
+    /// The limits every plugin gets, replacing the defaults of the limits table
+    /// (`docs/plugin-manifest.md`); a manifest may only lower them.
+    #[serde(default)]
+    pub limits: preau_package::manifest::LimitOverrides,
+    /// Per plugin id (`publisher:name`), limits replacing those of `limits` (file only).
+    #[serde(default)]
+    pub limits_for: std::collections::BTreeMap<String, preau_package::manifest::LimitOverrides>,
 }
 
+/// The largest memory an operator may give a plugin instance, in MiB.
+pub const MAX_PLUGIN_MEMORY_MIB: u64 = 4096;
+
 impl PluginsConfig {
+    /// The limits the operator gives `plugin`: the table's defaults, then `limits`, then
+    /// `limits_for[plugin]` (before the manifest lowers them).
+    pub fn operator_limits(&self, plugin: &str) -> preau_package::manifest::Limits {
+        let base = preau_package::manifest::Limits::default().with(&self.limits);
+        match self.limits_for.get(plugin) {
+            Some(set) => base.with(set),
+            None => base,
+        }
+    }
+
     /// The trusted keys, parsed (checked when the configuration is loaded).
     pub fn trusted(&self) -> Vec<preau_package::signing::PublicKey> {
         self.trusted_keys
@@ -407,6 +427,13 @@ const KEYS: &[(&str, EnvKind)] = &[
     ("legal.host", EnvKind::Text),
     ("legal.dpo_contact", EnvKind::Text),
     ("plugins.trusted_keys", EnvKind::List),
+    ("plugins.limits.call_ms", EnvKind::Integer),
+    ("plugins.limits.widget_ms", EnvKind::Integer),
+    ("plugins.limits.memory_mib", EnvKind::Integer),
+    ("plugins.limits.view_kib", EnvKind::Integer),
+    ("plugins.limits.upload_mib", EnvKind::Integer),
+    ("plugins.limits.document_kib", EnvKind::Integer),
+    ("plugins.limits.outbound_timeout_ms", EnvKind::Integer),
 ];
 
 /// Environment variables with the `PREAU_` prefix that are not settings.
@@ -588,6 +615,43 @@ impl Config {
                 "smtp.host",
                 "le serveur SMTP est vide / the SMTP host is empty".into(),
             ));
+        }
+        let limit_sets = std::iter::once(("plugins.limits".to_owned(), &self.plugins.limits))
+            .chain(
+                self.plugins
+                    .limits_for
+                    .iter()
+                    .map(|(id, set)| (format!("plugins.limits_for.\"{id}\""), set)),
+            );
+        for (at, set) in limit_sets {
+            if at != "plugins.limits"
+                && !preau_package::names::is_plugin_id(
+                    at.trim_start_matches("plugins.limits_for.\"")
+                        .trim_end_matches('"'),
+                )
+            {
+                return Err(invalid(
+                    &at,
+                    "un identifiant d'extension « éditeur:nom » est attendu / a plugin id `publisher:name` is expected".into(),
+                ));
+            }
+            for (name, value) in set.entries() {
+                let key = format!("{at}.{name}");
+                if value == Some(0) {
+                    return Err(invalid(
+                        &key,
+                        "une limite est positive / a limit is positive".into(),
+                    ));
+                }
+                if name == "memory_mib" && value.is_some_and(|v| v > MAX_PLUGIN_MEMORY_MIB) {
+                    return Err(invalid(
+                        &key,
+                        format!(
+                            "au plus {MAX_PLUGIN_MEMORY_MIB} Mio / at most {MAX_PLUGIN_MEMORY_MIB} MiB"
+                        ),
+                    ));
+                }
+            }
         }
         for (n, key) in self.plugins.trusted_keys.iter().enumerate() {
             if let Err(e) = preau_package::signing::PublicKey::from_text(key) {

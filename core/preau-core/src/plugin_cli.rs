@@ -179,6 +179,13 @@ pub async fn run_lifecycle(command: PluginCommand, config: &Config, db: &Db) -> 
             for line in capabilities(&package.manifest) {
                 println!("  {line}");
             }
+            println!(
+                "  limites effectives / effective limits: {}",
+                preau_core::plugins::limits::describe(&preau_core::plugins::limits::effective(
+                    &config.plugins,
+                    &package.manifest
+                ))
+            );
             if !signed {
                 println!(
                     "  ATTENTION : version installée sans signature (développement) / \

@@ -99,6 +99,21 @@ pub struct LimitOverrides {
     pub outbound_timeout_ms: Option<u64>,
 }
 
+impl LimitOverrides {
+    /// Each limit by its name in `plugin.toml` and `preau.toml`.
+    pub fn entries(&self) -> [(&'static str, Option<u64>); 7] {
+        [
+            ("call_ms", self.call_ms),
+            ("widget_ms", self.widget_ms),
+            ("memory_mib", self.memory_mib),
+            ("view_kib", self.view_kib),
+            ("upload_mib", self.upload_mib),
+            ("document_kib", self.document_kib),
+            ("outbound_timeout_ms", self.outbound_timeout_ms),
+        ]
+    }
+}
+
 /// The effective limits of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
@@ -134,6 +149,20 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// These limits with the operator's settings `set` in place of the values they name (an
+    /// operator may raise a limit as well as lower it).
+    pub fn with(self, set: &LimitOverrides) -> Limits {
+        Limits {
+            call_ms: set.call_ms.unwrap_or(self.call_ms),
+            widget_ms: set.widget_ms.unwrap_or(self.widget_ms),
+            memory_mib: set.memory_mib.unwrap_or(self.memory_mib),
+            view_kib: set.view_kib.unwrap_or(self.view_kib),
+            upload_mib: set.upload_mib.unwrap_or(self.upload_mib),
+            document_kib: set.document_kib.unwrap_or(self.document_kib),
+            outbound_timeout_ms: set.outbound_timeout_ms.unwrap_or(self.outbound_timeout_ms),
+        }
+    }
+
     /// The operator's values lowered by the manifest's: each effective limit is the smaller.
     pub fn effective(operator: Limits, asked: &LimitOverrides) -> Limits {
         let min = |op: u64, m: Option<u64>| m.map_or(op, |m| m.min(op));
@@ -363,16 +392,7 @@ impl Manifest {
                 ));
             }
         }
-        let limits = &self.limits;
-        for (name, value) in [
-            ("call_ms", limits.call_ms),
-            ("widget_ms", limits.widget_ms),
-            ("memory_mib", limits.memory_mib),
-            ("view_kib", limits.view_kib),
-            ("upload_mib", limits.upload_mib),
-            ("document_kib", limits.document_kib),
-            ("outbound_timeout_ms", limits.outbound_timeout_ms),
-        ] {
+        for (name, value) in self.limits.entries() {
             if value == Some(0) {
                 return Err(err(
                     format!("limits.{name}"),

@@ -219,3 +219,37 @@ fn trusted_plugin_keys_are_checked_when_loading() {
         other => panic!("expected an invalid key, got {other:?}"),
     }
 }
+
+#[test]
+fn plugin_limits_are_positive_bounded_and_keyed_by_plugin_id() {
+    let config =
+        Config::load(None, env(&[("PREAU_PLUGINS_LIMITS_CALL_MS", "1500")])).expect("valid");
+    assert_eq!(
+        config.plugins.operator_limits("ville:cantine").call_ms,
+        1500
+    );
+    let f = file("[plugins.limits_for.\"ville:cantine\"]\nwidget_ms = 800\n");
+    let config = Config::load(Some(f.path()), env(&[])).expect("valid");
+    assert_eq!(
+        config.plugins.operator_limits("ville:cantine").widget_ms,
+        800
+    );
+    assert_eq!(config.plugins.operator_limits("ville:autre").widget_ms, 300);
+
+    check_invalid(
+        Config::load(None, env(&[("PREAU_PLUGINS_LIMITS_VIEW_KIB", "0")])),
+        "plugins.limits.view_kib",
+        "PREAU_PLUGINS_LIMITS_VIEW_KIB",
+        "positive",
+    );
+    let f = file("[plugins.limits]\nmemory_mib = 100000\n");
+    check_invalid(
+        Config::load(Some(f.path()), env(&[])),
+        "plugins.limits.memory_mib",
+        &f.path().display().to_string(),
+        "4096",
+    );
+    let f = file("[plugins.limits_for.cantine]\ncall_ms = 10\n");
+    let err = Config::load(Some(f.path()), env(&[])).expect_err("not a plugin id");
+    assert!(err.to_string().contains("éditeur:nom"), "{err}");
+}

@@ -1,7 +1,8 @@
 //! Installed plugins and where they run: the lifecycle an operator drives with `preau plugin
 //! install | list | remove | enable | disable` ([`lifecycle`]), and the rule that decides which
 //! installed version an establishment runs ([`resolve`]); and what a plugin's calls get from the
-//! core ([`services`]: the `preau_host::Services` implementation, [`outbound`]: its network).
+//! core ([`services`]: the `preau_host::Services` implementation, [`outbound`]: its network,
+//! [`limits`]: the limits its calls run within).
 //!
 //! Installs are keyed by (plugin, version); several versions sit side by side. An enablement
 //! records what an establishment's operator approved: the capabilities digest of a version
@@ -11,6 +12,7 @@
 //! stays on the version it approved.
 
 pub mod lifecycle;
+pub mod limits;
 pub mod outbound;
 pub mod services;
 
