@@ -27,11 +27,11 @@ pub struct IndexedRow {
     pub value: Vec<u8>,
 }
 
-/// The PostgreSQL advisory lock key of a plugin's storage: the first 8 bytes of the SHA-256 of
-/// `storage:{plugin}`.
-fn advisory_key(plugin: &str) -> i64 {
+/// A PostgreSQL advisory lock key for one of a plugin's locks (`storage`, `lifecycle`): the first
+/// 8 bytes of the SHA-256 of `{namespace}:{plugin}`.
+pub(super) fn advisory_key(namespace: &str, plugin: &str) -> i64 {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("storage:{plugin}").as_bytes());
+    let digest = sha2::Sha256::digest(format!("{namespace}:{plugin}").as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(bytes)
@@ -170,7 +170,7 @@ impl Tx {
         let TxInner::Postgres(t) = &mut self.inner else {
             return Ok(());
         };
-        let key = advisory_key(plugin);
+        let key = advisory_key("storage", plugin);
         let sql = if exclusive {
             "SELECT pg_advisory_xact_lock($1)"
         } else {

@@ -160,13 +160,7 @@ impl Tx {
         let TxInner::Postgres(t) = &mut self.inner else {
             return Ok(());
         };
-        let key = {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(format!("lifecycle:{plugin}").as_bytes());
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&digest[..8]);
-            i64::from_be_bytes(bytes)
-        };
+        let key = super::documents::advisory_key("lifecycle", plugin);
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(key)
             .execute(&mut **t)
