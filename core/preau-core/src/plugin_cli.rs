@@ -235,7 +235,7 @@ pub async fn install_demo_plugins(
 ) -> Result<Vec<(String, String)>> {
     let key_path = config.data_dir.join("demo-publisher.key");
     let key = if key_path.exists() {
-        SecretKey::from_text(&std::fs::read_to_string(&key_path)?)?
+        read_secret(&key_path)?
     } else {
         let key = SecretKey::generate()?;
         write_secret(&key_path, &key.to_text())?;
@@ -273,12 +273,7 @@ pub async fn install_demo_plugins(
         ));
         std::fs::write(&path, &bytes)
             .with_context(|| format!("écriture / writing {}", path.display()))?;
-        let mut sig = path.as_os_str().to_owned();
-        sig.push(".sig");
-        std::fs::write(
-            PathBuf::from(sig),
-            serde_json::to_string_pretty(&key.sign(&package))? + "\n",
-        )?;
+        write_signature(&package, &path, &key)?;
         let installed = lifecycle.install(&path, false).await?;
         for e in &establishments {
             lifecycle.enable(&installed.id, &e.uai, None).await?;
@@ -376,7 +371,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
                 package.sha256
             );
             if let Some(key) = key {
-                let sig = write_signature(&package, &out, &key)?;
+                let sig = write_signature(&package, &out, &read_secret(&key)?)?;
                 println!("{}", sig.display());
             }
             Ok(())
@@ -402,7 +397,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
             let bytes = std::fs::read(&package)
                 .with_context(|| format!("lecture / reading {}", package.display()))?;
             let unpacked = preau_package::unpack(&bytes)?;
-            let sig = write_signature(&unpacked, &package, &key)?;
+            let sig = write_signature(&unpacked, &package, &read_secret(&key)?)?;
             println!("{}", sig.display());
             Ok(())
         }
@@ -423,15 +418,21 @@ fn public_path(secret: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes `PACKAGE.sig`, signed with the secret key in `key`.
-fn write_signature(package: &preau_package::Package, path: &Path, key: &Path) -> Result<PathBuf> {
+/// Reads the secret key in `key`.
+fn read_secret(key: &Path) -> Result<SecretKey> {
     let text = std::fs::read_to_string(key)
         .with_context(|| format!("lecture / reading {}", key.display()))?;
-    let key = SecretKey::from_text(&text)?;
+    Ok(SecretKey::from_text(&text)?)
+}
+
+/// Writes `PACKAGE.sig`, the signature of `package` (stored at `path`) by `key`.
+fn write_signature(
+    package: &preau_package::Package,
+    path: &Path,
+    key: &SecretKey,
+) -> Result<PathBuf> {
     let sig = serde_json::to_string_pretty(&key.sign(package))?;
-    let mut name = path.as_os_str().to_owned();
-    name.push(".sig");
-    let sig_path = PathBuf::from(name);
+    let sig_path = preau_package::signing::signature_path(path);
     std::fs::write(&sig_path, sig + "\n")
         .with_context(|| format!("écriture / writing {}", sig_path.display()))?;
     Ok(sig_path)

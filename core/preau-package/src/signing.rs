@@ -142,6 +142,13 @@ impl PublicKey {
     }
 }
 
+/// Where the detached signature of the package at `package` lives: `PACKAGE.sig` beside it.
+pub fn signature_path(package: &std::path::Path) -> std::path::PathBuf {
+    let mut name = package.as_os_str().to_owned();
+    name.push(".sig");
+    std::path::PathBuf::from(name)
+}
+
 /// Checks that `sig_text` is a valid signature of `package` by one of `trusted`: the key is
 /// trusted, the signature verifies (strictly) over the canonical statement, and the statement
 /// describes exactly this package. Returns the signer's key.

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use preau_package::signing::{PublicKey, SignatureFile};
+use preau_package::signing::{PublicKey, SignatureFile, signature_path};
 use preau_package::{Manifest, Package, PackageError};
 
 use super::{Candidate, Resolution, resolve};
@@ -163,9 +163,7 @@ impl Lifecycle {
         };
         let bytes = read(path)?;
         let package = preau_package::unpack(&bytes)?;
-        let mut sig_path = path.as_os_str().to_owned();
-        sig_path.push(".sig");
-        let sig_path = PathBuf::from(sig_path);
+        let sig_path = signature_path(path);
         let signature = match std::fs::read_to_string(&sig_path) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -216,7 +214,7 @@ impl Lifecycle {
         if let Some(text) = &signature
             && signed_by.is_some()
         {
-            write_file(&sig_of(&target), text.as_bytes())?;
+            write_file(&signature_path(&target), text.as_bytes())?;
         }
         let row = InstallRow {
             plugin: id.as_str().to_owned(),
@@ -352,19 +350,16 @@ impl Lifecycle {
                 Err(LifecycleError::Unsigned(sig_path.display().to_string()))
             };
         };
-        let untrusted = serde_json::from_str::<SignatureFile>(text)
+        let signer = serde_json::from_str::<SignatureFile>(text)
             .ok()
-            .and_then(|f| PublicKey::from_text(&f.public_key).ok())
-            .is_some_and(|key| !self.trusted.contains(&key));
-        if untrusted && allow_unsigned {
+            .and_then(|f| PublicKey::from_text(&f.public_key).ok());
+        if let Some(signer) = signer
+            && allow_unsigned
+            && !self.trusted.contains(&signer)
+        {
             // A valid signature by a key this instance does not trust: still checked (a
             // mismatch is tampering), then installed as unsigned.
-            let signer = serde_json::from_str::<SignatureFile>(text)
-                .ok()
-                .and_then(|f| PublicKey::from_text(&f.public_key).ok())
-                .map(|k| vec![k])
-                .unwrap_or_default();
-            preau_package::signing::verify(package, text, &signer)?;
+            preau_package::signing::verify(package, text, &[signer])?;
             return Ok(None);
         }
         let key = preau_package::signing::verify(package, text, &self.trusted)?;
@@ -779,7 +774,7 @@ async fn apply_default_grants(
 
 /// Removes a stored package and its signature, logging (not failing) what cannot be removed.
 fn remove_package_files(path: &Path) {
-    for file in [sig_of(path), path.to_path_buf()] {
+    for file in [signature_path(path), path.to_path_buf()] {
         match std::fs::remove_file(&file) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 tracing::warn!(file = %file.display(), error = %e, "package file left behind");
@@ -813,12 +808,6 @@ fn resolution(candidates: &[Candidate], e: &EnablementRow) -> Resolution {
                 .max(),
         },
     }
-}
-
-fn sig_of(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".sig");
-    PathBuf::from(name)
 }
 
 /// Writes `bytes` to `path` whole or not at all (a temporary file in the same directory, renamed).
