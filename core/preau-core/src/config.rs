@@ -616,6 +616,14 @@ impl Config {
                 "le serveur SMTP est vide / the SMTP host is empty".into(),
             ));
         }
+        for id in self.plugins.limits_for.keys() {
+            if !preau_package::names::is_plugin_id(id) {
+                return Err(invalid(
+                    &format!("plugins.limits_for.\"{id}\""),
+                    "un identifiant d'extension « éditeur:nom » est attendu / a plugin id `publisher:name` is expected".into(),
+                ));
+            }
+        }
         let limit_sets = std::iter::once(("plugins.limits".to_owned(), &self.plugins.limits))
             .chain(
                 self.plugins
@@ -624,17 +632,6 @@ impl Config {
                     .map(|(id, set)| (format!("plugins.limits_for.\"{id}\""), set)),
             );
         for (at, set) in limit_sets {
-            if at != "plugins.limits"
-                && !preau_package::names::is_plugin_id(
-                    at.trim_start_matches("plugins.limits_for.\"")
-                        .trim_end_matches('"'),
-                )
-            {
-                return Err(invalid(
-                    &at,
-                    "un identifiant d'extension « éditeur:nom » est attendu / a plugin id `publisher:name` is expected".into(),
-                ));
-            }
             for (name, value) in set.entries() {
                 let key = format!("{at}.{name}");
                 if value == Some(0) {
