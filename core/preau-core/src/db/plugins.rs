@@ -52,6 +52,13 @@ pub struct EnablementRow {
     pub approved_at: i64,
 }
 
+/// The installed versions of one plugin (`$1`), oldest first.
+fn versions_of() -> String {
+    format!(
+        "SELECT {INSTALL_COLUMNS} FROM plugin_installs WHERE plugin = $1 ORDER BY installed_at, version"
+    )
+}
+
 const ENABLEMENT_SELECT: &str = "SELECT e.plugin, e.establishment_id, s.uai, e.approved_digest, \
     e.pinned_version, e.approved_by, e.approved_at \
     FROM plugin_enablements e JOIN establishments s ON s.id = e.establishment_id";
@@ -117,11 +124,8 @@ impl Db {
 
     /// The installed versions of one plugin.
     pub async fn plugin_versions(&self, plugin: &str) -> DbResult<Vec<InstallRow>> {
-        let sql = format!(
-            "SELECT {INSTALL_COLUMNS} FROM plugin_installs WHERE plugin = $1 ORDER BY installed_at, version"
-        );
         Ok(run!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(plugin).fetch_all(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(versions_of())).bind(plugin).fetch_all(pool).await?
         }))
     }
 
@@ -170,11 +174,8 @@ impl Tx {
 
     /// The installed versions of one plugin, as this transaction sees them.
     pub async fn plugin_versions(&mut self, plugin: &str) -> DbResult<Vec<InstallRow>> {
-        let sql = format!(
-            "SELECT {INSTALL_COLUMNS} FROM plugin_installs WHERE plugin = $1 ORDER BY installed_at, version"
-        );
         Ok(run_tx!(self, conn => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(plugin).fetch_all(&mut *conn).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(versions_of())).bind(plugin).fetch_all(&mut *conn).await?
         }))
     }
 

@@ -313,8 +313,12 @@ impl CoreServices {
         school_year_id(self.clock.today())
     }
 
-    /// The user's classes and groups of this year in the call's establishment.
-    async fn my_class_groups(&self, ctx: &CallContext) -> ServiceResult<Vec<ClassGroupRef>> {
+    /// The user's classes (or groups) of this year in the call's establishment.
+    async fn my_class_groups(
+        &self,
+        ctx: &CallContext,
+        kind: GroupKind,
+    ) -> ServiceResult<Vec<host::ClassGroup>> {
         let user = self.user(ctx)?;
         let uai = self.uai(ctx)?;
         let groups = self
@@ -322,7 +326,11 @@ impl CoreServices {
             .class_groups_of(user, &self.this_year())
             .await
             .map_err(db_error)?;
-        Ok(groups.into_iter().filter(|g| g.uai == uai).collect())
+        Ok(groups
+            .iter()
+            .filter(|g| g.uai == uai && g.kind == kind)
+            .map(class_group)
+            .collect())
     }
 
     /// The user's profiles in the call's establishment.
@@ -461,30 +469,14 @@ impl host::Services for CoreServices {
         &'a self,
         ctx: &'a CallContext,
     ) -> BoxFuture<'a, ServiceResult<Vec<host::ClassGroup>>> {
-        boxed(async move {
-            Ok(self
-                .my_class_groups(ctx)
-                .await?
-                .iter()
-                .filter(|g| g.kind == GroupKind::Class)
-                .map(class_group)
-                .collect())
-        })
+        boxed(self.my_class_groups(ctx, GroupKind::Class))
     }
 
     fn groups<'a>(
         &'a self,
         ctx: &'a CallContext,
     ) -> BoxFuture<'a, ServiceResult<Vec<host::ClassGroup>>> {
-        boxed(async move {
-            Ok(self
-                .my_class_groups(ctx)
-                .await?
-                .iter()
-                .filter(|g| g.kind == GroupKind::Group)
-                .map(class_group)
-                .collect())
-        })
+        boxed(self.my_class_groups(ctx, GroupKind::Group))
     }
 
     fn children<'a>(
