@@ -143,21 +143,16 @@ async fn open_database(config: &Config) -> Result<Db> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Plugin(command)) = cli.command {
-        if command.is_package_only() {
-            // Package commands work on files only: no configuration, no database.
+    let command = match cli.command {
+        // Package commands work on files only: no configuration, no database.
+        Some(Command::Plugin(command)) if command.is_package_only() => {
             return plugin_cli::run(command);
         }
-        let config = load_config(&cli.instance)?;
-        init_logging(&config.log);
-        let db = open_database(&config).await?;
-        let result = plugin_cli::run_lifecycle(command, &config, &db).await;
-        db.close().await;
-        return result;
-    }
+        other => other,
+    };
     let config = load_config(&cli.instance)?;
     init_logging(&config.log);
-    match cli.command.unwrap_or(Command::Serve) {
+    match command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let db = open_database(&config).await?;
             serve(config, db, None).await
@@ -172,7 +167,12 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(config, cli.instance.data.is_some(), args).await,
-        Command::Plugin(_) => bail!("plugin commands are handled above"),
+        Command::Plugin(command) => {
+            let db = open_database(&config).await?;
+            let result = plugin_cli::run_lifecycle(command, &config, &db).await;
+            db.close().await;
+            result
+        }
         Command::Admin(AdminCommand::PublishCharter { fr, en }) => {
             let (fr, en) = (read_charter(&fr)?, read_charter(&en)?);
             let db = open_database(&config).await?;
