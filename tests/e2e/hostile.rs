@@ -78,7 +78,7 @@ fn title(response: Response) -> String {
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        Response::Redirect(r) => panic!("unexpected redirect to {r}"),
+        other => panic!("unexpected answer {other:?}"),
     }
 }
 
@@ -235,7 +235,7 @@ fn view_text(answer: Result<Response, CallError>) -> String {
                 })
                 .unwrap_or_default()
         }
-        Response::Redirect(r) => panic!("unexpected redirect to {r}"),
+        other => panic!("unexpected answer {other:?}"),
     }
 }
 

@@ -185,6 +185,7 @@ impl World {
                         .map(|(k, v)| ((*k).into(), (*v).into()))
                         .collect(),
                     form: vec![],
+                    uploads: vec![],
                 },
             )
             .await

@@ -234,6 +234,33 @@ pub(crate) fn route_answer(
             check_view(request_id, &view, limits.view_bytes)?;
             Ok(Response::View(view))
         }
+        Ok(Response::Raw(raw)) => {
+            if raw.body.len() > limits.view_bytes {
+                return Err(CallError::ViewTooLarge {
+                    request_id: request_id.to_owned(),
+                    size: raw.body.len(),
+                    limit: limits.view_bytes,
+                });
+            }
+            if let Some(name) = &raw.filename
+                && !is_file_name(name)
+            {
+                return Err(CallError::ViewInvalid {
+                    request_id: request_id.to_owned(),
+                    reason: "nom de fichier invalide (lettres, chiffres, « . », « - », « _ », 1 à 100) / invalid file name (letters, digits, '.', '-', '_', 1 to 100)".into(),
+                });
+            }
+            Ok(Response::Raw(raw))
+        }
+        Ok(Response::Download(path)) => {
+            if path.is_empty() || path.len() > crate::limits::MAX_PATH_BYTES {
+                return Err(CallError::ViewInvalid {
+                    request_id: request_id.to_owned(),
+                    reason: "chemin de fichier invalide / invalid file path".into(),
+                });
+            }
+            Ok(Response::Download(path))
+        }
         Ok(Response::Redirect(path)) => {
             if crate::view::is_local_path(&path) {
                 Ok(Response::Redirect(path))
@@ -248,6 +275,16 @@ pub(crate) fn route_answer(
             }
         }
     }
+}
+
+/// A file name a raw answer may be offered under: 1 to 100 ASCII letters, digits, `.`, `-`,
+/// `_`, not starting with `.` (nothing a `Content-Disposition` header could be bent with).
+fn is_file_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// A view: at most `limit` bytes of JSON following `view/1.x` (`view.rs`).

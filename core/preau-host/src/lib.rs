@@ -45,7 +45,9 @@ mod storage;
 pub mod testing;
 pub mod view;
 
-pub use bindings::exports::preau::plugin::handler::{Failure, Request, Response};
+pub use bindings::exports::preau::plugin::handler::{
+    Failure, RawAnswer, RawKind, Request, Response, Upload,
+};
 pub use call::{CallError, CallLimits};
 /// The date and time types of [`Services`], re-exported so that the core uses the same version.
 pub use chrono;
@@ -334,8 +336,10 @@ impl Plugin {
             path: request.path,
             query: request.query,
             form: request.form,
+            uploads: request.uploads,
             user: ctx.user().map(str::to_owned),
             establishment: ctx.establishment().to_owned(),
+            language: ctx.language().code().to_owned(),
         };
         let request_id = ctx.request_id().to_owned();
         let env = CallEnv {
@@ -365,6 +369,7 @@ impl Plugin {
             widget: widget.to_owned(),
             user: ctx.user().map(str::to_owned),
             establishment: ctx.establishment().to_owned(),
+            language: ctx.language().code().to_owned(),
         };
         let request_id = ctx.request_id().to_owned();
         let env = CallEnv {
@@ -494,4 +499,6 @@ pub struct RouteRequest {
     pub query: Vec<(String, String)>,
     /// The fields of a submitted form (CSRF already checked by the core).
     pub form: Vec<(String, String)>,
+    /// The form's files, already stored in the plugin's file store by the core.
+    pub uploads: Vec<Upload>,
 }

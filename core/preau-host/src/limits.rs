@@ -38,6 +38,9 @@ pub const MAX_HEADER_BYTES: usize = 8192;
 /// An outbound URL, in bytes.
 pub const MAX_OUTBOUND_URL_BYTES: usize = 8192;
 
+/// A file path a plugin names (files, downloads); the core checks the rest.
+pub const MAX_PATH_BYTES: usize = 512;
+
 /// One chunk written to an upload, and one read from a download.
 pub const MAX_CHUNK: usize = 64 << 10;
 /// Uploads, and downloads, open at once in one call.

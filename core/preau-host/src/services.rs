@@ -45,6 +45,25 @@ pub struct CallContext {
     establishment: String,
     user: Option<String>,
     request_id: String,
+    language: Language,
+}
+
+/// The language a person reads the portal in: the plugin answers in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Language {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Language {
+    /// `fr` or `en`, as the plugin receives it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Fr => "fr",
+            Language::En => "en",
+        }
+    }
 }
 
 impl CallContext {
@@ -62,7 +81,19 @@ impl CallContext {
             establishment: establishment.into(),
             user,
             request_id: request_id.into(),
+            language: Language::Fr,
         }
+    }
+
+    /// The same context for a person reading in `language` (French by default).
+    pub fn with_language(mut self, language: Language) -> CallContext {
+        self.language = language;
+        self
+    }
+
+    /// The language the person reads in.
+    pub fn language(&self) -> Language {
+        self.language
     }
 
     /// The plugin's id, `publisher:name`.

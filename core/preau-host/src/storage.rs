@@ -130,8 +130,6 @@ impl State {
     }
 }
 
-/// A path the core will check; the host only keeps absurd lengths away from it.
-const MAX_PATH_BYTES: usize = 512;
 /// A content type, in bytes.
 const MAX_CONTENT_TYPE_BYTES: usize = 255;
 
@@ -142,7 +140,7 @@ impl files::Host for State {
         content_type: String,
         subjects: Vec<String>,
     ) -> Result<Resource<UploadState>, files::Error> {
-        if path.is_empty() || path.len() > MAX_PATH_BYTES {
+        if path.is_empty() || path.len() > crate::limits::MAX_PATH_BYTES {
             return Err(files::Error::Invalid(refusal(
                 "path",
                 "un chemin de 1 à 512 octets / a path of 1 to 512 bytes",

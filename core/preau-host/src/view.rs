@@ -34,6 +34,8 @@ const KINDS: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     ("week", &[("start", true), ("events", true)]),
+    ("month", &[("month", true), ("events", true)]),
+    ("download", &[("label", true), ("href", true)]),
 ];
 
 const FIELD_TYPES: &[&str] = &[
@@ -172,7 +174,7 @@ impl Checker {
                 }
                 text(node, "text", &format!("{at}.text"), true)
             }
-            "link" => {
+            "link" | "download" => {
                 text(node, "label", &format!("{at}.label"), true)?;
                 local_path(node, "href", &format!("{at}.href"))
             }
@@ -226,6 +228,41 @@ impl Checker {
                 }
                 Ok(())
             }
+            "month" => {
+                let month = node
+                    .get("month")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if chrono_like_date(&format!("{month}-01")).is_none() {
+                    return Err(format!("{at}.month : un mois AAAA-MM / a YYYY-MM month"));
+                }
+                let events = node
+                    .get("events")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| format!("{at}.events : une liste / a list"))?;
+                for (e, event) in events.iter().enumerate() {
+                    self.nodes += 1;
+                    let at = format!("{at}.events[{e}]");
+                    let event = event
+                        .as_object()
+                        .ok_or_else(|| format!("{at} : un objet / an object"))?;
+                    allow_fields(&at, event, &["title", "date", "href"])?;
+                    text(event, "title", &format!("{at}.title"), true)?;
+                    let date = event
+                        .get("date")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    if chrono_like_date(date).is_none() {
+                        return Err(format!(
+                            "{at}.date : une date AAAA-MM-JJ / a YYYY-MM-DD date"
+                        ));
+                    }
+                    if event.contains_key("href") {
+                        local_path(event, "href", &format!("{at}.href"))?;
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -239,9 +276,29 @@ fn form_field(value: &Value, at: &str) -> Check {
         at,
         field,
         &[
-            "name", "label", "type", "required", "value", "options", "help",
+            "name", "label", "type", "required", "value", "options", "help", "error",
         ],
     )?;
+    text(field, "error", &format!("{at}.error"), false)?;
+    text(field, "value", &format!("{at}.value"), false)?;
+    if field.get("required").is_some_and(|r| !r.is_boolean()) {
+        return Err(format!("{at}.required : true ou false / true or false"));
+    }
+    if let Some(options) = field.get("options") {
+        let options = options
+            .as_array()
+            .ok_or_else(|| format!("{at}.options : une liste / a list"))?;
+        for (o, option) in options.iter().enumerate() {
+            let at = format!("{at}.options[{o}]");
+            let option = option.as_object().ok_or_else(|| {
+                format!("{at} : un objet {{value, label}} / a {{value, label}} object")
+            })?;
+            allow_fields(&at, option, &["value", "label"])?;
+            text(option, "value", &format!("{at}.value"), true)?;
+            text(option, "label", &format!("{at}.label"), true)?;
+        }
+    }
+    text(field, "help", &format!("{at}.help"), false)?;
     text(field, "name", &format!("{at}.name"), true)?;
     text(field, "label", &format!("{at}.label"), true)?;
     let kind = field

@@ -23,8 +23,13 @@ mod v11 {
                     form: list<tuple<string, string>>,
                     user: option<string>,
                     establishment: string,
+                    language: string,
+                    uploads: list<upload>,
                 }
-                variant response { view(string), redirect(string) }
+                record upload { field: string, path: string, filename: string, content-type: string, size: u64 }
+                enum raw-kind { calendar, atom, csv }
+                record raw-answer { kind: raw-kind, body: string, filename: option<string> }
+                variant response { view(string), redirect(string), raw(raw-answer), download(string) }
                 record failure { status: u16, message: string }
             }
 
@@ -40,6 +45,7 @@ mod v11 {
                     widget: string,
                     user: option<string>,
                     establishment: string,
+                    language: string,
                 }
                 render: func(req: widget-request) -> result<string, failure>;
             }
@@ -303,8 +309,10 @@ async fn a_component_built_for_1_0_runs_on_a_1_1_host() {
         path: "/api/clock".into(),
         query: vec![],
         form: vec![],
+        uploads: vec![],
         user: None,
         establishment: "0750652C".into(),
+        language: "fr".into(),
     };
     let answer = plugin
         .preau_plugin_handler()
@@ -325,6 +333,7 @@ async fn a_component_built_for_1_0_runs_on_a_1_1_host() {
         widget: "aujourd-hui".into(),
         user: Some("u-moi".into()),
         establishment: "0750652C".into(),
+        language: "fr".into(),
     };
     let view = plugin
         .preau_plugin_widgets()
