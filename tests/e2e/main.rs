@@ -3,6 +3,7 @@
 //! a scratch PostgreSQL database; test plugins built from `tests/plugins/` (`plugins.rs`). One
 //! binary, one module per topic.
 
+mod apps;
 mod cache;
 mod cli;
 mod demo;

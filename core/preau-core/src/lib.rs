@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod apps;
 pub mod auth;
 pub mod calendar;
 pub mod clock;

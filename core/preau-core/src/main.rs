@@ -231,11 +231,7 @@ async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> 
     }
     let config = Arc::new(config);
     let purges = preau_core::maintenance::spawn_periodic(db.clone(), clock, config.clone());
-    let state = AppState {
-        db: db.clone(),
-        clock,
-        config,
-    };
+    let state = AppState::new(db.clone(), clock, config);
     server::serve(listener, server::router(state))
         .await
         .context("serveur / server")?;

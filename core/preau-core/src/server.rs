@@ -14,11 +14,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiError, AppState};
+use crate::apps;
 use crate::portal;
 use crate::portal::error::PageError;
 use crate::portal::i18n::Lang;
 
-/// Largest request body the core accepts (plugin uploads get their own limit later).
+/// Largest request body the core's own routes accept (plugin routes: `apps::body`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route of the instance.
@@ -27,9 +28,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
         .merge(portal::routes())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Plugin routes read their bodies within their own limits (apps/body.rs: fields, and
+        // each file within the plugin's `upload_mib`).
+        .merge(apps::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // No page may be framed (clickjacking), load anything from elsewhere, or leak its URL
         // (one-time links carry secrets) to another site.
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -100,11 +100,7 @@ async fn world() -> World {
         .expect("assign");
     w.commit().await.expect("commit");
     World {
-        state: AppState {
-            db,
-            clock,
-            config: Arc::new(config),
-        },
+        state: AppState::new(db, clock, Arc::new(config)),
         uai: e.uai.to_string(),
         _t: t,
         student,

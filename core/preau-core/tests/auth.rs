@@ -65,11 +65,11 @@ impl World {
 
     /// The router as it runs at `instant`.
     fn app(&self, instant: &str) -> Router {
-        server::router(AppState {
-            db: self.t.db.clone(),
-            clock: clock_at(instant),
-            config: self.config.clone(),
-        })
+        server::router(AppState::new(
+            self.t.db.clone(),
+            clock_at(instant),
+            self.config.clone(),
+        ))
     }
 }
 

@@ -155,14 +155,14 @@ async fn app(t: &TestDb, smtp_port: Option<u16>) -> Router {
             env.push((k.to_string(), v));
         }
     }
-    server::router(AppState {
-        db: t.db.clone(),
-        clock: Clock::new(
+    server::router(AppState::new(
+        t.db.clone(),
+        Clock::new(
             chrono_tz::Europe::Paris,
             Some(ClockOverride::parse("2026-11-30").expect("day")),
         ),
-        config: Arc::new(Config::load(None, env).expect("config")),
-    })
+        Arc::new(Config::load(None, env).expect("config")),
+    ))
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, String, Vec<String>) {

@@ -152,11 +152,11 @@ async fn world() -> World {
         chrono_tz::Europe::Paris,
         Some(ClockOverride::parse("2026-11-30").expect("day")),
     );
-    let app = server::router(AppState {
-        db: t.db.clone(),
+    let app = server::router(AppState::new(
+        t.db.clone(),
         clock,
-        config: Arc::new(Config::load(None, Vec::new()).expect("defaults")),
-    });
+        Arc::new(Config::load(None, Vec::new()).expect("defaults")),
+    ));
     let mut tokens = BTreeMap::new();
     for who in WHO {
         let login =

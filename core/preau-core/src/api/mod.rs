@@ -31,6 +31,26 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub config: Arc<Config>,
+    /// The plugins of this server (`/e/{uai}/apps/…`, the dashboard's widgets).
+    pub plugins: Arc<crate::plugins::host::PluginHost>,
+}
+
+impl AppState {
+    /// The state of a server on `db`, its plugins under `config.data_dir`.
+    pub fn new(db: Db, clock: Clock, config: Arc<Config>) -> AppState {
+        let plugins = crate::plugins::host::PluginHost::new(
+            db.clone(),
+            clock,
+            &config.data_dir,
+            config.plugins.clone(),
+        );
+        AppState {
+            db,
+            clock,
+            config,
+            plugins: Arc::new(plugins),
+        }
+    }
 }
 
 /// The authenticated person making the request, and the session they use.

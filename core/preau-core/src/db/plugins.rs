@@ -40,6 +40,15 @@ pub struct InstallRow {
 const INSTALL_COLUMNS: &str = "plugin, version, package_sha256, package_size, component_sha256, \
     capabilities_digest, manifest, signed_by, installed_by, installed_at";
 
+/// An installed version, without its manifest: what choosing the version to run needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct VersionRow {
+    pub plugin: String,
+    pub version: String,
+    pub package_sha256: String,
+    pub capabilities_digest: String,
+}
+
 /// A plugin enabled in an establishment.
 #[derive(Debug, Clone, FromRow)]
 pub struct EnablementRow {
@@ -142,6 +151,33 @@ impl Db {
         let sql = format!("{ENABLEMENT_SELECT} WHERE e.plugin = $1 ORDER BY s.uai");
         Ok(run!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(plugin).fetch_all(pool).await?
+        }))
+    }
+
+    /// What may run in an establishment (one plugin, or all): its enablements, and the installed
+    /// versions of those plugins (without their manifests). Two reads, no transaction: a
+    /// lifecycle command committing in between is seen on the next request.
+    pub async fn plugins_enabled_in(
+        &self,
+        establishment_id: &str,
+        plugin: Option<&str>,
+    ) -> DbResult<(Vec<EnablementRow>, Vec<VersionRow>)> {
+        // `$2` is '' for every plugin (PostgreSQL types it from `e.plugin = $2`).
+        let enablements = format!(
+            "{ENABLEMENT_SELECT} WHERE e.establishment_id = $1 AND ($2 = '' OR e.plugin = $2) \
+             ORDER BY e.plugin"
+        );
+        let versions = "SELECT i.plugin, i.version, i.package_sha256, i.capabilities_digest \
+             FROM plugin_installs i JOIN plugin_enablements e ON e.plugin = i.plugin \
+             WHERE e.establishment_id = $1 AND ($2 = '' OR e.plugin = $2) \
+             ORDER BY i.plugin, i.installed_at";
+        let plugin = plugin.unwrap_or_default();
+        Ok(run!(self, pool => {
+            let e: Vec<EnablementRow> = sqlx::query_as(sqlx::AssertSqlSafe(enablements))
+                .bind(establishment_id).bind(plugin).fetch_all(pool).await?;
+            let v: Vec<VersionRow> = sqlx::query_as(versions)
+                .bind(establishment_id).bind(plugin).fetch_all(pool).await?;
+            (e, v)
         }))
     }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use preau_package::signing::{PublicKey, SignatureFile, signature_path};
 use preau_package::{Manifest, Package, PackageError};
 
-use super::{Candidate, Resolution, resolve};
+use super::{Resolution, candidates, resolution};
 use crate::clock::Clock;
 use crate::db::plugins::{EnablementRow, InstallRow, JournalAction, JournalEntry};
 use crate::db::{Db, DbError, Tx};
@@ -781,32 +781,6 @@ fn remove_package_files(path: &Path) {
             }
             _ => {}
         }
-    }
-}
-
-fn candidates(rows: &[InstallRow]) -> Vec<Candidate> {
-    rows.iter()
-        .filter_map(|r| {
-            Some(Candidate {
-                version: semver::Version::parse(&r.version).ok()?,
-                capabilities_digest: r.capabilities_digest.clone(),
-            })
-        })
-        .collect()
-}
-
-fn resolution(candidates: &[Candidate], e: &EnablementRow) -> Resolution {
-    match e.pinned_version.as_deref().map(semver::Version::parse) {
-        None => resolve(candidates, &e.approved_digest, None),
-        Some(Ok(pinned)) => resolve(candidates, &e.approved_digest, Some(&pinned)),
-        // A pin that does not parse pins nothing that exists: nothing runs.
-        Some(Err(_)) => Resolution::AwaitingApproval {
-            newest: candidates
-                .iter()
-                .filter(|c| c.version.pre.is_empty())
-                .map(|c| c.version.clone())
-                .max(),
-        },
     }
 }
 

@@ -11,13 +11,68 @@
 //! effect at once, one asking for more waits for a new approval, and meanwhile the establishment
 //! stays on the version it approved.
 
+pub mod host;
 pub mod lifecycle;
 pub mod limits;
 pub mod outbound;
 pub mod services;
 
 pub use lifecycle::{Lifecycle, LifecycleError, PluginOverview};
+
+use crate::db::plugins::{EnablementRow, InstallRow, VersionRow};
 pub use services::CoreServices;
+
+/// The installed versions (any row naming its version and digest) as candidates.
+pub(crate) fn candidates<R: VersionedRow>(rows: &[R]) -> Vec<Candidate> {
+    rows.iter()
+        .filter_map(|r| {
+            Some(Candidate {
+                version: semver::Version::parse(r.version()).ok()?,
+                capabilities_digest: r.capabilities_digest().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// What the enablement `e` runs among `candidates`.
+pub(crate) fn resolution(candidates: &[Candidate], e: &EnablementRow) -> Resolution {
+    match e.pinned_version.as_deref().map(semver::Version::parse) {
+        None => resolve(candidates, &e.approved_digest, None),
+        Some(Ok(pinned)) => resolve(candidates, &e.approved_digest, Some(&pinned)),
+        // A pin that does not parse pins nothing that exists: nothing runs.
+        Some(Err(_)) => Resolution::AwaitingApproval {
+            newest: candidates
+                .iter()
+                .filter(|c| c.version.pre.is_empty())
+                .map(|c| c.version.clone())
+                .max(),
+        },
+    }
+}
+
+/// A row naming an installed version and its capabilities digest.
+pub(crate) trait VersionedRow {
+    fn version(&self) -> &str;
+    fn capabilities_digest(&self) -> &str;
+}
+
+impl VersionedRow for InstallRow {
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn capabilities_digest(&self) -> &str {
+        &self.capabilities_digest
+    }
+}
+
+impl VersionedRow for VersionRow {
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn capabilities_digest(&self) -> &str {
+        &self.capabilities_digest
+    }
+}
 
 /// An installed version, as far as choosing one is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! `GET /`: the dashboard — the person's establishments and roles, their classes (students),
-//! their teaching (teachers), each child with school and class (parents), and the services area
-//! where plugin widgets will appear.
+//! their teaching (teachers), each child with school and class (parents), and the services area:
+//! the widgets of the plugins enabled in the current establishment (`apps::widgets`).
 
 use askama::Template;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use super::frame::{Frame, render, role_label};
 use super::session::SignedIn;
 use crate::access::Access;
 use crate::api::AppState;
+use crate::apps::widgets::{self, WidgetCard};
 use crate::calendar::school_year_id;
 use crate::identity::Profile;
 
@@ -25,6 +26,7 @@ struct DashboardPage {
     classes: Vec<String>,
     teaching: Vec<String>,
     children: Vec<ChildCard>,
+    widgets: Vec<WidgetCard>,
 }
 
 struct ChildCard {
@@ -104,6 +106,27 @@ pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Respo
             .collect(),
     })
     .collect();
+    // The services' widgets of the session's establishment, fetched together, each in its budget.
+    let current = user
+        .session
+        .establishment_id
+        .as_deref()
+        .and_then(|e| access.attachments.iter().find(|a| a.establishment_id == e))
+        .or_else(|| access.attachments.first());
+    let widgets = match current {
+        Some(a) => {
+            widgets::for_dashboard(
+                &state,
+                &access,
+                id,
+                &a.establishment_id,
+                a.uai.as_str(),
+                tr.lang,
+            )
+            .await
+        }
+        None => Vec::new(),
+    };
     let frame = Frame::signed_in_with(
         &state,
         &user.visitor,
@@ -121,6 +144,7 @@ pub async fn page(State(state): State<AppState>, user: SignedIn) -> Result<Respo
         classes,
         teaching,
         children,
+        widgets,
     };
     Ok(render(&page, StatusCode::OK, vec![], tr)?.into_response())
 }

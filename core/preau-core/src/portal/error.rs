@@ -23,6 +23,9 @@ enum Kind {
     NotFound,
     Csrf,
     BadRequest(String),
+    /// A service (plugin) refused or failed: its status and message (already in the
+    /// visitor's language).
+    Service(StatusCode, String),
     Internal,
 }
 
@@ -67,6 +70,13 @@ impl PageError {
     pub fn bad_request(lang: Lang, reason: &str) -> PageError {
         PageError {
             kind: Kind::BadRequest(reason.to_string()),
+            lang,
+        }
+    }
+    /// A service's refusal or failure, with its status and message.
+    pub fn service(status: StatusCode, message: &str, lang: Lang) -> PageError {
+        PageError {
+            kind: Kind::Service(status, message.to_string()),
             lang,
         }
     }
@@ -121,6 +131,9 @@ impl IntoResponse for PageError {
                 String::new(),
                 vec![reason],
             ),
+            Kind::Service(status, message) => {
+                (status, "error-service-title", String::new(), vec![message])
+            }
             Kind::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error-internal-title",

@@ -7,7 +7,7 @@ mod accounts;
 mod activation;
 mod dashboard;
 pub mod error;
-mod frame;
+pub mod frame;
 pub mod i18n;
 mod legal;
 mod login;

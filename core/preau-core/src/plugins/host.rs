@@ -1,0 +1,282 @@
+//! The running plugins of the server: the one `preau_host::Runtime` of the process (created at
+//! the first plugin call, its pool sized to the largest memory an operator allows), the loaded
+//! versions (each compiled or read from the cache once, with its `CoreServices`, grants and
+//! limits), and the question every plugin route and the dashboard ask: what runs for this
+//! plugin in this establishment right now.
+//!
+//! What runs is read from the database on every request (enablements and installed versions,
+//! two small queries), so a disable or an approval on one node is obeyed by every node at its
+//! next request; only the compiled code is kept in memory, keyed by the package's SHA-256.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use preau_host::{CallContext, CallError, Grants, HostConfig, Plugin, Runtime, Services};
+use preau_package::Manifest;
+use tokio::sync::OnceCell;
+
+use super::{CoreServices, Lifecycle, LifecycleError, Resolution, candidates, limits, resolution};
+use crate::clock::Clock;
+use crate::config::PluginsConfig;
+use crate::db::plugins::EnablementRow;
+use crate::db::{Db, DbError};
+use crate::store::PluginStorage;
+
+/// Instances alive at once on this node: the pool's size and the admission limit.
+const MAX_INSTANCES: u32 = 64;
+
+/// Why a plugin could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Host(#[from] preau_host::HostError),
+    #[error("stockage des extensions / plugin storage: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// One installed version, loaded: ready to call.
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    plugin: Plugin,
+    services: Arc<dyn Services>,
+    grants: Arc<Grants>,
+    pub limits: preau_host::CallLimits,
+    /// What the storage enforces for this plugin (uploads go through it).
+    pub store_limits: crate::store::Limits,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.manifest.id)
+            .field("version", &self.manifest.version)
+            .finish()
+    }
+}
+
+/// The plugins of this server.
+pub struct PluginHost {
+    db: Db,
+    storage: PluginStorage,
+    lifecycle: Lifecycle,
+    config: PluginsConfig,
+    cache_dir: PathBuf,
+    runtime: OnceCell<Arc<Runtime>>,
+    /// Loaded versions by package SHA-256; the cell makes concurrent first requests load once.
+    loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("cache_dir", &self.cache_dir)
+            .finish()
+    }
+}
+
+/// A plugin enabled in an establishment and what it runs there.
+#[derive(Debug, Clone)]
+pub struct Enabled {
+    pub enablement: EnablementRow,
+    pub resolution: Resolution,
+    /// The package of the running version, when one runs.
+    pub package_sha256: Option<String>,
+}
+
+impl PluginHost {
+    /// The plugins kept under `data_dir` (packages in `plugins/`, compiled code in
+    /// `plugin-cache/`), with the operator's limits.
+    pub fn new(db: Db, clock: Clock, data_dir: &std::path::Path, config: PluginsConfig) -> Self {
+        let lifecycle = Lifecycle::new(db.clone(), clock, data_dir, Vec::new(), "system");
+        PluginHost {
+            storage: PluginStorage::new(db.clone(), clock, data_dir),
+            cache_dir: lifecycle.cache_dir(),
+            lifecycle,
+            db,
+            config,
+            runtime: OnceCell::new(),
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The runtime, created at the first call: its pool reserves, per memory, the largest
+    /// `memory_mib` the operator gives any plugin.
+    pub async fn runtime(&self) -> Result<Arc<Runtime>, HostError> {
+        let runtime = self
+            .runtime
+            .get_or_try_init(|| async {
+                let largest = self
+                    .config
+                    .limits_for
+                    .keys()
+                    .map(|id| self.config.operator_limits(id).memory_mib)
+                    .chain([self.config.operator_limits("").memory_mib])
+                    .max()
+                    .unwrap_or(64);
+                let config = HostConfig {
+                    cache_dir: Some(self.cache_dir.clone()),
+                    max_instances: MAX_INSTANCES,
+                    max_memory_bytes: usize::try_from(largest.saturating_mul(1 << 20))
+                        .unwrap_or(usize::MAX),
+                    pooling: true,
+                };
+                Runtime::new(&config).map(Arc::new)
+            })
+            .await?;
+        Ok(runtime.clone())
+    }
+
+    /// The plugins enabled in the establishment (or only `plugin`), with what each runs.
+    pub async fn enabled_in(
+        &self,
+        establishment_id: &str,
+        plugin: Option<&str>,
+    ) -> Result<Vec<Enabled>, HostError> {
+        let (enablements, versions) = self.db.plugins_enabled_in(establishment_id, plugin).await?;
+        Ok(enablements
+            .into_iter()
+            .map(|e| {
+                let mine: Vec<_> = versions.iter().filter(|v| v.plugin == e.plugin).collect();
+                let owned: Vec<_> = mine.iter().map(|v| (*v).clone()).collect();
+                let resolution = resolution(&candidates(&owned), &e);
+                let package_sha256 = match &resolution {
+                    Resolution::Running { version, .. } => mine
+                        .iter()
+                        .find(|v| v.version == version.to_string())
+                        .map(|v| v.package_sha256.clone()),
+                    Resolution::AwaitingApproval { .. } => None,
+                };
+                Enabled {
+                    enablement: e,
+                    resolution,
+                    package_sha256,
+                }
+            })
+            .collect())
+    }
+
+    /// The running version of `plugin` in the establishment, loaded; `None` when it is not
+    /// enabled there or nothing approved runs.
+    pub async fn running(
+        &self,
+        establishment_id: &str,
+        plugin: &str,
+    ) -> Result<Option<Arc<LoadedPlugin>>, HostError> {
+        let enabled = self.enabled_in(establishment_id, Some(plugin)).await?;
+        match enabled.into_iter().next() {
+            Some(e) => self.load(&e).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Loads what `enabled` runs (once per package), `None` when nothing runs.
+    pub async fn load(&self, enabled: &Enabled) -> Result<Option<Arc<LoadedPlugin>>, HostError> {
+        let (Some(sha), Resolution::Running { version, .. }) =
+            (&enabled.package_sha256, &enabled.resolution)
+        else {
+            return Ok(None);
+        };
+        let cell = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+            loaded.entry(sha.clone()).or_default().clone()
+        };
+        let plugin = cell
+            .get_or_try_init(|| async {
+                let package = self
+                    .lifecycle
+                    .package(&enabled.enablement.plugin, &version.to_string())
+                    .await?;
+                let runtime = self.runtime().await?;
+                let plugin = runtime.load(package.component()).await?;
+                let effective = limits::effective(&self.config, &package.manifest);
+                let store_limits = limits::store_limits(&effective, &package.manifest);
+                let services =
+                    CoreServices::new(self.storage.clone(), &package.manifest, store_limits)?;
+                tracing::info!(
+                    plugin = package.manifest.id,
+                    version = %package.manifest.version,
+                    "plugin loaded"
+                );
+                Ok::<_, HostError>(Arc::new(LoadedPlugin {
+                    grants: Arc::new(Grants {
+                        outbound_hosts: package
+                            .manifest
+                            .capabilities
+                            .outbound_hosts
+                            .iter()
+                            .cloned()
+                            .collect(),
+                        sso: package.manifest.capabilities.sso,
+                    }),
+                    limits: limits::call_limits(&effective),
+                    store_limits,
+                    manifest: package.manifest,
+                    plugin,
+                    services: Arc::new(services),
+                }))
+            })
+            .await?;
+        Ok(Some(plugin.clone()))
+    }
+
+    /// Calls a route of `loaded`.
+    pub async fn handle(
+        &self,
+        loaded: &LoadedPlugin,
+        ctx: CallContext,
+        request: preau_host::RouteRequest,
+    ) -> Result<preau_host::Response, CallError> {
+        let runtime = self.runtime().await.map_err(|e| internal(&ctx, e))?;
+        loaded
+            .plugin
+            .handle(
+                &runtime,
+                ctx,
+                loaded.services.clone(),
+                loaded.grants.clone(),
+                loaded.limits,
+                request,
+            )
+            .await
+    }
+
+    /// Renders the widget `widget` of `loaded`.
+    pub async fn widget(
+        &self,
+        loaded: &LoadedPlugin,
+        ctx: CallContext,
+        widget: &str,
+    ) -> Result<String, CallError> {
+        let runtime = self.runtime().await.map_err(|e| internal(&ctx, e))?;
+        loaded
+            .plugin
+            .widget(
+                &runtime,
+                ctx,
+                loaded.services.clone(),
+                loaded.grants.clone(),
+                loaded.limits,
+                widget,
+            )
+            .await
+    }
+
+    /// The plugin storage the host's services use (uploads are stored through it).
+    pub fn storage(&self) -> &PluginStorage {
+        &self.storage
+    }
+}
+
+/// A runtime that cannot start, as a call's error.
+fn internal(ctx: &CallContext, e: HostError) -> CallError {
+    tracing::error!(error = %e, plugin = ctx.plugin(), "plugin runtime unavailable");
+    CallError::Trap {
+        request_id: ctx.request_id().to_owned(),
+        detail: "moteur indisponible / runtime unavailable".into(),
+    }
+}
