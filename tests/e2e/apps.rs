@@ -74,6 +74,22 @@ path = "/fichiers/ecrire"
 methods = ["POST"]
 permission = "notes.ecrire"
 auth = "user"
+[[routes]]
+path = "/notifier"
+permission = "notes.ecrire"
+auth = "user"
+[[routes]]
+path = "/flux.ics"
+permission = "notes.lire"
+auth = "token"
+[[routes]]
+path = "/export.csv"
+permission = "notes.lire"
+auth = "user"
+[[routes]]
+path = "/telecharger"
+permission = "notes.lire"
+auth = "user"
 [[collections]]
 name = "notes"
 [[collections.indexes]]
@@ -127,6 +143,8 @@ struct World {
     establishment_id: String,
     student: String,
     teacher: String,
+    head: String,
+    student_id: String,
 }
 
 struct Answer {
@@ -156,7 +174,13 @@ impl World {
                 .map(|(_, a)| a.login.clone())
                 .expect("showcase account")
         };
-        let (student, teacher) = (login("eleve"), login("enseignant"));
+        let (student, teacher, head) = (login("eleve"), login("enseignant"), login("direction"));
+        let student_id =
+            t.db.user_by_login(&student)
+                .await
+                .expect("user")
+                .expect("exists")
+                .id;
         let student_account = showcase
             .iter()
             .find(|(p, _)| *p == "eleve")
@@ -178,7 +202,12 @@ impl World {
             .clone();
         let lifecycle = Lifecycle::new(t.db.clone(), clock, data.path(), Vec::new(), "test");
         for (id, component, capabilities, extra) in [
-            ("essai:notes", "notes", "files_quota_mib = 1", NOTES),
+            (
+                "essai:notes",
+                "notes",
+                "files_quota_mib = 1\ntoken_routes = true",
+                NOTES,
+            ),
             ("essai:bonjour", "hello", "", HELLO),
             (
                 "essai:piege",
@@ -215,6 +244,8 @@ impl World {
             establishment_id,
             student,
             teacher,
+            head,
+            student_id,
         }
     }
 
@@ -635,4 +666,348 @@ async fn public_routes_exist_only_once_approved() {
     let page = w.send(get(&public, "")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("/public"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_enables_services_and_sets_rights_in_the_console() {
+    let w = World::new().await;
+    let head = w.cookie(&w.head).await;
+    let student_jar = w.cookie(&w.student).await;
+    let teacher = w.bearer(&w.teacher).await;
+    let student = w.bearer(&w.student).await;
+    let console = format!("/e/{}/services", w.uai);
+
+    // Students have no console; the head does, with a link in the navigation.
+    assert_eq!(
+        w.send(get(&console, &student_jar)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let list = w.send(get(&console, &head)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body.contains(&format!("href=\"{console}\"")),
+        "nav link"
+    );
+    assert!(list.body.contains("Service essai:notes"));
+    assert!(list.body.contains("Activé — version 1.0.0"));
+
+    // Disable: the service's routes are gone; the page now offers the approval step.
+    let service = format!("{console}/essai/notes");
+    let page = w.send(get(&service, &head)).await;
+    let csrf = csrf_of(&page.body);
+    let off = w
+        .send(post_form(
+            &format!("{service}/desactiver"),
+            &head,
+            &format!("_csrf={csrf}"),
+        ))
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    let notes = w.app_path("notes", "/notes");
+    assert_eq!(
+        w.send(bearer_get(&notes, &teacher)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let page = w.send(get(&service, &head)).await;
+    assert!(
+        page.body.contains("Approuver et activer la version 1.0.0"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("un espace de fichiers de 1 Mio"));
+    assert!(page.body.contains("Lire les notes"));
+    assert!(page.body.contains("pas signée"), "unsigned warning");
+
+    // Approving another version than the one shown is refused; the one shown is enabled.
+    let stale = w
+        .send(post_form(
+            &format!("{service}/approuver"),
+            &head,
+            &format!("_csrf={csrf}&version=9.9.9"),
+        ))
+        .await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
+    let on = w
+        .send(post_form(
+            &format!("{service}/approuver"),
+            &head,
+            &format!("_csrf={csrf}&version=1.0.0"),
+        ))
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    assert_eq!(
+        w.send(bearer_get(&notes, &teacher)).await.status,
+        StatusCode::OK
+    );
+
+    // The grant matrix: give students the right to write; effective at the next request.
+    let write = w.app_path("notes", "/notes/ecrire?cle=z&titre=z");
+    assert_eq!(
+        w.send(bearer_get(&write, &student)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let cells = [
+        "notes.lire|eleve",
+        "notes.lire|enseignant",
+        "notes.ecrire|enseignant",
+        "notes.ecrire|eleve",
+    ]
+    .iter()
+    .map(|c| format!("cell={}", c.replace('|', "%7C")))
+    .collect::<Vec<_>>()
+    .join("&");
+    let forged = w
+        .send(post_form(&format!("{service}/droits"), &head, &cells))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no token, no change");
+    let saved = w
+        .send(post_form(
+            &format!("{service}/droits"),
+            &head,
+            &format!("_csrf={csrf}&{cells}"),
+        ))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        w.send(bearer_get(&write, &student)).await.status,
+        StatusCode::OK
+    );
+
+    // Every change is in the journal, with who made it.
+    let page = w.send(get(&service, &head)).await;
+    assert!(
+        page.body
+            .contains("droit « notes.ecrire » accordé au profil Élève"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("{} : enable", w.head)));
+    assert!(page.body.contains(&format!("{} : disable", w.head)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_the_bell_and_lead_to_the_plugin() {
+    let w = World::new().await;
+    let teacher = w.bearer(&w.teacher).await;
+    let jar = w.cookie(&w.student).await;
+
+    let sent = w
+        .send(bearer_get(
+            &w.app_path(
+                "notes",
+                &format!(
+                    "/notifier?pour={}&titre=Devoir%20corrig%C3%A9",
+                    w.student_id
+                ),
+            ),
+            &teacher,
+        ))
+        .await;
+    assert!(sent.body.contains("notifié : Ok"), "{}", sent.body);
+    // Someone the teacher may not write to (not in the school): nobody is notified.
+    let denied = w
+        .send(bearer_get(
+            &w.app_path("notes", "/notifier?pour=inconnu&titre=x"),
+            &teacher,
+        ))
+        .await;
+    assert!(
+        denied.body.contains("notifié : Err(Error::Denied"),
+        "{}",
+        denied.body
+    );
+
+    let home = w.send(get("/", &jar)).await;
+    assert!(
+        home.body.contains("<span class=\"badge\">1<"),
+        "{}",
+        home.body
+    );
+    let list = w.send(get("/notifications", &jar)).await;
+    assert!(list.body.contains("Devoir corrigé"), "{}", list.body);
+    assert!(list.body.contains("Un mot du service de notes."));
+    let end = list.body.find("/ouvrir\"").expect("an open form");
+    let start = list.body[..end].rfind('/').expect("id start") + 1;
+    let id = &list.body[start..end];
+    let csrf = csrf_of(&list.body);
+    let open = w
+        .send(post_form(
+            &format!("/notifications/{id}/ouvrir"),
+            &jar,
+            &format!("_csrf={csrf}"),
+        ))
+        .await;
+    assert_eq!(open.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        open.location.as_deref(),
+        Some(w.app_path("notes", "/notes").as_str())
+    );
+    let home = w.send(get("/", &jar)).await;
+    assert!(!home.body.contains("class=\"badge\""), "read: no count");
+
+    // Someone else cannot open it.
+    let other = w.cookie(&w.teacher).await;
+    let other_page = w.send(get("/notifications", &other)).await;
+    let other_csrf = csrf_of(&other_page.body);
+    let stolen = w
+        .send(post_form(
+            &format!("/notifications/{id}/ouvrir"),
+            &other,
+            &format!("_csrf={other_csrf}"),
+        ))
+        .await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+
+    // The e-mail preference.
+    let saved = w
+        .send(post_form(
+            "/notifications/preference",
+            &jar,
+            &format!("_csrf={csrf}&email=never"),
+        ))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let list = w.send(get("/notifications", &jar)).await;
+    assert!(
+        list.body.contains("value=\"never\" checked"),
+        "{}",
+        list.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_need_a_personal_token_and_files_are_served_as_attachments() {
+    let w = World::new().await;
+    let jar = w.cookie(&w.student).await;
+    let feed = w.app_path("notes", "/flux.ics");
+    // No token, a made-up token: 404, the route exists for nobody.
+    assert_eq!(w.send(get(&feed, "")).await.status, StatusCode::NOT_FOUND);
+    let made_up = format!("{feed}?jeton={}", "ab".repeat(32));
+    assert_eq!(
+        w.send(get(&made_up, "")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The student creates an address (shown once) and a calendar client reads it without a session.
+    let page = w.send(get(&w.app_path("notes", "/_flux"), &jar)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = csrf_of(&page.body);
+    let created = w
+        .send(post_form(
+            &w.app_path("notes", "/_flux"),
+            &jar,
+            &format!("_csrf={csrf}&action=creer"),
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let start = created.body.find("?jeton=").expect("the address") + "?jeton=".len();
+    let token = &created.body[start..start + 64];
+    let ics = w.send(get(&format!("{feed}?jeton={token}"), "")).await;
+    assert_eq!(ics.status, StatusCode::OK, "{}", ics.body);
+    assert!(ics.content_type.starts_with("text/calendar"));
+    assert!(ics.body.contains("BEGIN:VCALENDAR"));
+    // The plugin got the owner, never the token.
+    assert!(ics.body.contains(&format!("notes de {}", w.student_id)));
+    assert!(!ics.body.contains(token));
+
+    // Withdrawing the permission closes the feed; so does revoking the address.
+    let revoke_grant = |granted| {
+        w.t.db.set_grant(
+            &w.establishment_id,
+            "essai:notes",
+            "notes.lire",
+            Profile::Eleve,
+            granted,
+            None,
+            w.clock.now_ms(),
+        )
+    };
+    revoke_grant(false).await.expect("revoke");
+    assert_eq!(
+        w.send(get(&format!("{feed}?jeton={token}"), ""))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    revoke_grant(true).await.expect("grant");
+    let revoked = w
+        .send(post_form(
+            &w.app_path("notes", "/_flux"),
+            &jar,
+            &format!("_csrf={csrf}&action=revoquer"),
+        ))
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.send(get(&format!("{feed}?jeton={token}"), ""))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A CSV export is an attachment that cannot run anything on the portal's origin.
+    let teacher = w.bearer(&w.teacher).await;
+    let response = w
+        .app
+        .clone()
+        .oneshot(bearer_get(&w.app_path("notes", "/export.csv"), &teacher))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"notes.csv\""
+    );
+    assert!(
+        headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("sandbox")
+    );
+
+    // A stored file is streamed with its type, as an attachment; a missing one is 404.
+    let written = w
+        .send(
+            Request::post(w.app_path("notes", "/fichiers/ecrire"))
+                .header(header::AUTHORIZATION, format!("Bearer {teacher}"))
+                .header(header::ACCEPT, "application/json")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("chemin=page.html&contenu=%3Cscript%3E"))
+                .expect("request"),
+        )
+        .await;
+    assert!(written.body.contains("écrit : Ok"), "{}", written.body);
+    let response = w
+        .app
+        .clone()
+        .oneshot(bearer_get(
+            &w.app_path("notes", "/telecharger?chemin=page.html"),
+            &teacher,
+        ))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"page.html\""
+    );
+    assert!(
+        response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("sandbox")
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .expect("body");
+    assert_eq!(&bytes[..], b"<script>");
+    let missing = w
+        .send(bearer_get(
+            &w.app_path("notes", "/telecharger?chemin=absent.txt"),
+            &teacher,
+        ))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }

@@ -82,6 +82,14 @@ impl Clock {
         self.now().timestamp_millis()
     }
 
+    /// An instant (milliseconds since the epoch) in the collectivité's time zone, formatted
+    /// with a `chrono` pattern (`%d/%m/%Y %H:%M`).
+    pub fn format_ms(&self, at_ms: i64, pattern: &str) -> String {
+        chrono::DateTime::from_timestamp_millis(at_ms)
+            .map(|t| t.with_timezone(&self.tz()).format(pattern).to_string())
+            .unwrap_or_default()
+    }
+
     /// The collectivité's time zone.
     pub fn tz(&self) -> Tz {
         self.tz

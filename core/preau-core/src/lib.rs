@@ -11,12 +11,15 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod events;
 pub mod identity;
 pub mod mail;
 pub mod maintenance;
+pub mod notifications;
 pub mod plugins;
 
 pub mod portal;
+pub mod privacy;
 pub mod rights;
 pub mod server;
 pub mod store;

@@ -113,6 +113,11 @@ struct DemoArgs {
     /// plugin directory found in DIR (`cargo xtask demo` passes `plugins`).
     #[arg(long, value_name = "DIR")]
     plugins: Option<PathBuf>,
+    /// The same without enabling: installs the plugin in DIR (or every plugin directory found
+    /// in DIR), for a head to enable in the services console; may be repeated (`cargo xtask demo`
+    /// passes `examples/hello-plugin`).
+    #[arg(long, value_name = "DIR")]
+    install_only: Vec<PathBuf>,
 }
 
 fn load_config(args: &InstanceArgs) -> Result<Config> {
@@ -230,11 +235,17 @@ async fn serve(config: Config, db: Db, listen: Option<std::net::SocketAddr>) -> 
         println!("  {link}");
     }
     let config = Arc::new(config);
-    let purges = preau_core::maintenance::spawn_periodic(db.clone(), clock, config.clone());
-    let state = AppState::new(db.clone(), clock, config);
+    let state = AppState::new(db.clone(), clock, config.clone());
+    let mailer = preau_core::notifications::spawn(db.clone(), clock, config.clone());
+    let purges =
+        preau_core::maintenance::spawn_periodic(db.clone(), clock, config, state.plugins.clone());
+    let events =
+        preau_core::events::EventWorker::new(db.clone(), clock, state.plugins.clone()).spawn();
     server::serve(listener, server::router(state))
         .await
         .context("serveur / server")?;
+    events.abort();
+    mailer.abort();
     purges.abort();
     db.close().await;
     Ok(())
@@ -298,9 +309,16 @@ async fn run_demo(mut config: Config, data_given: bool, args: DemoArgs) -> Resul
         );
     }
     if let Some(dir) = &args.plugins {
-        for (id, version) in plugin_cli::install_demo_plugins(&config, &db, dir).await? {
+        for (id, version) in plugin_cli::install_demo_plugins(&config, &db, dir, true).await? {
             println!(
                 "  extension / plugin {id} {version} : installée et activée partout / installed and enabled everywhere"
+            );
+        }
+    }
+    for dir in &args.install_only {
+        for (id, version) in plugin_cli::install_demo_plugins(&config, &db, dir, false).await? {
+            println!(
+                "  extension / plugin {id} {version} : installée, à activer dans la console des services / installed, to enable in the services console"
             );
         }
     }

@@ -1,7 +1,9 @@
 //! Periodic housekeeping that `preau serve` runs every hour: ended sessions, connection traces
 //! past their retention, accounts departed for longer than the configured delay (CNIL limits,
-//! see `config.rs`), used or expired one-time tokens. Several nodes may run it at once: every
-//! purge is a single idempotent `DELETE`.
+//! see `config.rs`), used or expired one-time tokens, delivered events. Several nodes may run it
+//! at once: every purge is an idempotent `DELETE`; a departed account is erased through
+//! `privacy::erase_account` (every plugin's `user-data.delete`, then its documents and files,
+//! then the account), and one a plugin failed to forget stays for the next run.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, DbResult};
+use crate::plugins::host::PluginHost;
 
 /// How often the purges run.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -20,36 +23,75 @@ pub struct PurgeReport {
     pub traces: u64,
     pub departed_users: u64,
     pub tokens: u64,
+    /// Departed accounts due but kept for the next run (a plugin did not forget them).
+    pub erasures_deferred: u64,
+    /// Events whose deliveries all ended, past [`EVENTS_KEPT`].
+    pub events: u64,
 }
+
+/// How long an event is kept once every delivery of it ended (for inspection).
+pub const EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// Runs every purge once, as of the clock's now.
+/// Runs every purge once, as of the clock's now, reaching the plugins through a host of its
+/// own (its runtime starts only if a departed account concerns an installed plugin).
 pub async fn run_purges(db: &Db, clock: &Clock, config: &Config) -> DbResult<PurgeReport> {
+    let plugins = PluginHost::new(db.clone(), *clock, &config.data_dir, config.plugins.clone());
+    run_purges_with(db, clock, config, &plugins).await
+}
+
+/// Runs every purge once, as of the clock's now, reaching the plugins through `plugins`.
+pub async fn run_purges_with(
+    db: &Db,
+    clock: &Clock,
+    config: &Config,
+    plugins: &PluginHost,
+) -> DbResult<PurgeReport> {
     let now = clock.now_ms();
-    Ok(PurgeReport {
+    let mut report = PurgeReport {
         sessions: db
             .purge_sessions(now, ms(config.sessions.idle_timeout))
             .await?,
         traces: db
             .purge_traces(now - ms(config.retention.connection_traces))
             .await?,
-        departed_users: db
-            .purge_departed_users(now - ms(config.retention.departed_users))
-            .await?,
         tokens: db.purge_one_time_tokens(now).await?,
-    })
+        events: db.purge_events(now - ms(EVENTS_KEPT)).await?,
+        ..PurgeReport::default()
+    };
+    for user_id in db
+        .departed_users_before(now - ms(config.retention.departed_users))
+        .await?
+    {
+        match crate::privacy::erase_account(db, clock, plugins, &user_id).await {
+            Ok(erased) => {
+                report.departed_users += 1;
+                tracing::info!(user = user_id, ?erased, "departed account erased");
+            }
+            Err(e) => {
+                report.erasures_deferred += 1;
+                tracing::warn!(user = user_id, error = %e, "departed account kept; erasure retried at the next run");
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// Runs the purges now and then every [`EVERY`], for as long as the process lives.
-pub fn spawn_periodic(db: Db, clock: Clock, config: Arc<Config>) -> tokio::task::JoinHandle<()> {
+pub fn spawn_periodic(
+    db: Db,
+    clock: Clock,
+    config: Arc<Config>,
+    plugins: Arc<PluginHost>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
-            match run_purges(&db, &clock, &config).await {
+            match run_purges_with(&db, &clock, &config, &plugins).await {
                 Ok(report) => tracing::info!(?report, "purges done"),
                 Err(e) => tracing::warn!(error = %e, "purges failed; retrying at the next tick"),
             }

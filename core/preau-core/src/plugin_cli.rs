@@ -224,14 +224,16 @@ pub async fn run_lifecycle(command: PluginCommand, config: &Config, db: &Db) -> 
     }
 }
 
-/// The demo's plugins: packs every plugin directory of `dir` (those holding a `plugin.toml`),
-/// signs each package with a publisher key generated in the demo's data directory (never
-/// committed; kept for the next demo on the same directory), installs them trusting that key, and
-/// enables them in every establishment. Returns (id, version) of each.
+/// The demo's plugins: packs `dir` when it is a plugin directory (it holds a `plugin.toml`), or
+/// else every plugin directory of `dir`, signs each package with a publisher key generated in
+/// the demo's data directory (never committed; kept for the next demo on the same directory),
+/// installs them trusting that key, and with `enable` enables them in every establishment.
+/// Returns (id, version) of each.
 pub async fn install_demo_plugins(
     config: &Config,
     db: &Db,
     dir: &Path,
+    enable: bool,
 ) -> Result<Vec<(String, String)>> {
     let key_path = config.data_dir.join("demo-publisher.key");
     let key = if key_path.exists() {
@@ -254,11 +256,15 @@ pub async fn install_demo_plugins(
     let packages = config.data_dir.join("demo-packages");
     std::fs::create_dir_all(&packages)
         .with_context(|| format!("création / creating {}", packages.display()))?;
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("lecture / reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("plugin.toml").is_file())
-        .collect();
+    let mut dirs: Vec<PathBuf> = if dir.join("plugin.toml").is_file() {
+        vec![dir.to_path_buf()]
+    } else {
+        std::fs::read_dir(dir)
+            .with_context(|| format!("lecture / reading {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("plugin.toml").is_file())
+            .collect()
+    };
     dirs.sort();
     let establishments = db.establishments().await?;
     let mut done = Vec::new();
@@ -275,8 +281,10 @@ pub async fn install_demo_plugins(
             .with_context(|| format!("écriture / writing {}", path.display()))?;
         write_signature(&package, &path, &key)?;
         let installed = lifecycle.install(&path, false).await?;
-        for e in &establishments {
-            lifecycle.enable(&installed.id, &e.uai, None).await?;
+        if enable {
+            for e in &establishments {
+                lifecycle.enable(&installed.id, &e.uai, None).await?;
+            }
         }
         done.push((installed.id, installed.version.to_string()));
     }

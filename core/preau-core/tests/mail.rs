@@ -354,3 +354,154 @@ async fn without_smtp_the_page_says_so() {
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// The notification centre's e-mail (`preau_core::notifications::run_once`): immediately for
+/// those who asked, a digest from 17:00 for the others (the default), never for those who
+/// refused; a notification read in the portal first is not mailed, and none is mailed twice.
+#[tokio::test]
+async fn notifications_are_mailed_as_each_person_chose() {
+    use preau_core::db::notifications::{EmailPreference, NewNotification};
+    use preau_core::mail::Mailer;
+    use preau_core::notifications::run_once;
+
+    let t = TestDb::new().await;
+    let sink = SmtpSink::start().await;
+    let config = Config::load(
+        None,
+        vec![
+            ("PREAU_SMTP_HOST".into(), "127.0.0.1".into()),
+            ("PREAU_SMTP_PORT".into(), sink.port.to_string()),
+            ("PREAU_SMTP_SECURITY".into(), "none".into()),
+            (
+                "PREAU_SMTP_FROM".into(),
+                "Préau <ne-pas-repondre@ent.example.fr>".into(),
+            ),
+        ],
+    )
+    .expect("config");
+    let mailer = Mailer::new(config.smtp.as_ref().expect("smtp")).expect("mailer");
+    let at = |instant: &str| {
+        Clock::new(
+            chrono_tz::Europe::Paris,
+            Some(ClockOverride::parse(instant).expect("instant")),
+        )
+    };
+    let morning = at("2026-11-30T09:00:00+01:00");
+    let mut w = t.db.begin(morning.now_ms()).await.expect("begin");
+    let school = w
+        .create_establishment(&preau_core::testing::college(750_652, "Collège Condorcet"))
+        .await
+        .expect("school");
+    let mut people = Vec::new();
+    for (first, email) in [
+        ("Inès", "ines@example.org"),
+        ("Yanis", "yanis@example.org"),
+        ("Léa", "lea@example.org"),
+        ("Sans", ""),
+    ] {
+        let u = w
+            .create_user(&NewUser {
+                first_name: first.into(),
+                last_name: "Essai".into(),
+                email: (!email.is_empty()).then(|| email.into()),
+                ..NewUser::default()
+            })
+            .await
+            .expect("user");
+        people.push(u.id);
+    }
+    for (i, title) in [
+        "Devoir corrigé",
+        "Sortie au musée",
+        "Conseil de classe",
+        "Réunion",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for who in &people {
+            w.insert_notification(
+                who,
+                &NewNotification {
+                    establishment_id: &school.id,
+                    plugin: "essai:notes",
+                    title,
+                    body: "Détails dans le service.",
+                    link: Some(&format!("/e/0750652B/apps/essai/notes/{i}")),
+                },
+            )
+            .await
+            .expect("notify");
+        }
+    }
+    w.commit().await.expect("commit");
+    let (ines, yanis, lea) = (&people[0], &people[1], &people[2]);
+    t.db.set_email_preference(ines, EmailPreference::Immediate)
+        .await
+        .expect("pref");
+    t.db.set_email_preference(lea, EmailPreference::Never)
+        .await
+        .expect("pref");
+    // Yanis keeps the default (daily) and reads everything but one in the portal first.
+    t.db.read_all_notifications(yanis, morning.now_ms())
+        .await
+        .expect("read");
+    t.db.read_notification(yanis, "absent", morning.now_ms())
+        .await
+        .expect_err("not his");
+
+    // 09:00: only Inès, who wants them at once, gets one message with her four notifications.
+    let base = "https://ent.example.fr";
+    let report = run_once(&t.db, &morning, Some(&mailer), base)
+        .await
+        .expect("pass");
+    assert_eq!((report.messages, report.notifications), (1, 4));
+    let messages = sink.wait_for(1).await;
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("To: ines@example.org"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[0].contains("Conseil de classe"));
+    assert!(messages[0].contains("https://ent.example.fr/e/0750652B/apps/essai/notes/2"));
+    // Nothing is mailed twice.
+    let again = run_once(&t.db, &morning, Some(&mailer), base)
+        .await
+        .expect("pass");
+    assert_eq!(again.messages, 0);
+
+    // A new notification for Yanis in the afternoon, then the 17:00 digest: he gets it; Léa
+    // (never) and the person without an address get nothing.
+    let afternoon = at("2026-11-30T15:00:00+01:00");
+    let mut w = t.db.begin(afternoon.now_ms()).await.expect("begin");
+    w.insert_notification(
+        yanis,
+        &NewNotification {
+            establishment_id: &school.id,
+            plugin: "essai:notes",
+            title: "Nouvelle note",
+            body: "",
+            link: None,
+        },
+    )
+    .await
+    .expect("notify");
+    w.commit().await.expect("commit");
+    let before = run_once(&t.db, &afternoon, Some(&mailer), base)
+        .await
+        .expect("pass");
+    assert_eq!(before.messages, 0, "the digest waits for 17:00");
+    let evening = at("2026-11-30T18:00:00+01:00");
+    let digest = run_once(&t.db, &evening, Some(&mailer), base)
+        .await
+        .expect("pass");
+    assert_eq!((digest.messages, digest.notifications), (1, 1));
+    let messages = sink.wait_for(2).await;
+    assert_eq!(messages.len(), 2);
+    let last = messages
+        .iter()
+        .find(|m| m.contains("To: yanis@example.org"))
+        .expect("Yanis's digest");
+    assert!(last.contains("Nouvelle note") && !last.contains("Sortie au musée"));
+}

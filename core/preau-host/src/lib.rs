@@ -453,7 +453,7 @@ impl Plugin {
     }
 
     /// Asks the plugin to forget `subject` (an account id) in the context's establishment, within
-    /// `limits.deadline` (after the core deleted the subject's documents and files).
+    /// `limits.deadline` (before the core deletes the subject's documents and files).
     pub async fn delete_user_data(
         &self,
         runtime: &Runtime,

@@ -5,8 +5,8 @@
 //! 2. a route of the manifest matches the path (else 404) and the method (else 405);
 //! 3. the route's `auth`: `user` needs a signed-in person (cookie, or bearer for JSON clients)
 //!    holding the route's permission in this establishment (else 403) — asked of the grants at
-//!    every request, so a grant change takes effect at once; `public` needs nothing and passes
-//!    no user; `token` routes answer 404 until personal feed tokens exist;
+//!    every request, so a grant change takes effect at once; `token` needs a personal feed token
+//!    (`tokens.rs`) of someone holding the permission; `public` needs nothing and passes no user;
 //! 4. a state change from a cookie session carries the session's CSRF token (`_csrf` field or
 //!    `X-CSRF-Token` header); before signing in, the `preau_csrf` double-submit cookie;
 //! 5. the body is read within limits (`body.rs`), files stored in the plugin's file store;
@@ -18,6 +18,7 @@
 
 pub mod body;
 pub mod render;
+pub mod tokens;
 pub mod widgets;
 
 use std::sync::Arc;
@@ -49,6 +50,10 @@ use crate::store::{PluginId, Scope};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/e/{uai}/apps/{publisher}/{name}", any(dispatch_root))
+        .route(
+            "/e/{uai}/apps/{publisher}/{name}/_flux",
+            get(tokens::page).post(tokens::change),
+        )
         .route("/e/{uai}/apps/{publisher}/{name}/{*rest}", any(dispatch))
         .route("/apps/{publisher}/{name}", get(to_session_establishment))
         .route(
@@ -64,6 +69,8 @@ struct AppPage {
     service: String,
     base: String,
     content: String,
+    /// The personal feed addresses page, when the service has token routes.
+    feeds_href: Option<String>,
 }
 
 /// Who calls a plugin route.
@@ -312,11 +319,15 @@ async fn serve(
 
     // 4 and 5. The body, and its CSRF token.
     let base = format!("/e/{uai}/apps/{publisher}/{name}");
+    // The plugin never sees a feed token.
     let query: Vec<(String, String)> = parts
         .uri
         .query()
-        .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
-        .unwrap_or_default();
+        .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != tokens::PARAM)
+        .collect();
     let scope = Scope::new(
         PluginId::parse(&plugin_id).map_err(|_| Refusal::not_found(json, lang))?,
         establishment.id.clone(),
@@ -567,9 +578,29 @@ async fn caller(
             signed_in: None,
             visitor,
         }),
-        // Personal feed tokens are not issued yet (docs/PROGRESS.md, issue 6): a token route
-        // exists for nobody until they are.
-        RouteAuth::Token => Err(Refusal::not_found(json, lang)),
+        // A personal feed token (`tokens.rs`): its owner, if they still hold the permission.
+        RouteAuth::Token => {
+            let user_id = tokens::user_of(state, parts, plugin_id, establishment_id)
+                .await
+                .map_err(from_db(json, lang))?
+                .ok_or_else(|| Refusal::not_found(json, lang))?;
+            permitted(
+                state,
+                &user_id,
+                plugin_id,
+                establishment_id,
+                permission,
+                json,
+                lang,
+            )
+            .await?;
+            Ok(Caller {
+                user_id: Some(user_id),
+                csrf: None,
+                signed_in: None,
+                visitor,
+            })
+        }
         RouteAuth::User => {
             let bearer = parts.headers.get(header::AUTHORIZATION).is_some();
             if bearer {
@@ -660,19 +691,53 @@ async fn page(
     base: &str,
     view: &str,
 ) -> Result<Response, Refusal> {
-    let tr = caller.visitor.tr;
+    let lang = caller.visitor.tr.lang;
+    let service = match lang {
+        Lang::Fr => &loaded.manifest.name.fr,
+        Lang::En => &loaded.manifest.name.en,
+    };
+    let has_feeds = loaded
+        .manifest
+        .routes
+        .iter()
+        .any(|r| r.auth == RouteAuth::Token);
+    let feeds_href = (has_feeds && caller.signed_in.is_some()).then(|| format!("{base}/_flux"));
+    view_page(
+        state,
+        &caller.visitor,
+        caller.signed_in.as_ref(),
+        service,
+        base,
+        view,
+        feeds_href,
+    )
+    .await
+    .map_err(|_| Refusal::internal(false, lang))
+}
+
+/// A checked view as a portal page: the frame (signed in, or anonymous with its pre-session
+/// token), the view's title, the service's breadcrumb and the rendered body. Public so that the
+/// benchmarks serve the same page natively (`benches/apps.rs`).
+pub async fn view_page(
+    state: &AppState,
+    visitor: &Visitor,
+    signed_in: Option<&SignedIn>,
+    service: &str,
+    base: &str,
+    view: &str,
+    feeds_href: Option<String>,
+) -> Result<Response, PageError> {
+    let tr = visitor.tr;
     let lang = tr.lang;
     let value: serde_json::Value =
-        serde_json::from_str(view).map_err(|_| Refusal::internal(false, lang))?;
+        serde_json::from_str(view).map_err(|_| PageError::internal(lang))?;
     let title = render::title(&value).to_owned();
-    let (frame, cookies) = match &caller.signed_in {
+    let (frame, cookies) = match signed_in {
         Some(s) => (
-            Frame::signed_in(state, &s.visitor, &s.session, &title, "apps")
-                .await
-                .map_err(|_| Refusal::internal(false, lang))?,
+            Frame::signed_in(state, &s.visitor, &s.session, &title, "apps").await?,
             Vec::new(),
         ),
-        None => Frame::anonymous(&caller.visitor, &title),
+        None => Frame::anonymous(visitor, &title),
     };
     let content = render::body(
         &value,
@@ -684,19 +749,14 @@ async fn page(
             title_level: 1,
         },
     );
-    let service = match lang {
-        Lang::Fr => loaded.manifest.name.fr.clone(),
-        Lang::En => loaded.manifest.name.en.clone(),
-    };
     let page = AppPage {
         frame,
-        service,
+        service: service.to_owned(),
         base: base.to_owned(),
         content,
+        feeds_href,
     };
-    render(&page, StatusCode::OK, cookies, Tr { lang })
-        .map(IntoResponse::into_response)
-        .map_err(|_| Refusal::internal(false, lang))
+    Ok(render(&page, StatusCode::OK, cookies, Tr { lang })?.into_response())
 }
 
 /// `/apps/{publisher}/{name}/…`: the same page in the session's establishment.

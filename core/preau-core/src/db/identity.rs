@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::tx::run_tx;
-use super::{BeginWrite, Db, DbError, DbResult, Tx, new_id, run};
+use super::{Db, DbError, DbResult, Tx, new_id, run};
 use crate::calendar::parse_weekdays;
 use crate::identity::{
     ActivationCode, EstablishmentKind, EstablishmentState, LoginBase, Profile, Role, Uai, fold_name,
@@ -509,7 +509,22 @@ impl Tx {
 
     /// Deletes an account and everything the core holds about it (attachments, memberships,
     /// family links, roles). Its login stays issued, so it is never given to someone else.
+    /// The plugins of its establishments hear of it (`account.deleted`) unless it had departed,
+    /// which they heard of then.
     pub async fn delete_user(&mut self, user_id: &str) -> DbResult<()> {
+        let state: Option<String> = run_tx!(self, conn => {
+            sqlx::query_scalar("SELECT state FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *conn).await?
+        });
+        if state.as_deref().is_some_and(|s| s != "departed") {
+            self.enqueue_for_account(
+                preau_host::EventKind::AccountDeleted,
+                user_id,
+                &serde_json::json!({}),
+            )
+            .await?;
+        }
         let done = run_tx!(self, conn => {
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(user_id)
@@ -519,6 +534,47 @@ impl Tx {
             return Err(DbError::NotFound(format!("compte / account {user_id}")));
         }
         Ok(())
+    }
+
+    /// Marks an account `active`, `departed` or `disabled` (a departed or disabled account's
+    /// sessions end). Departing announces it (`account.deleted`) to the plugins of every
+    /// establishment it is attached to, once: how many events were enqueued.
+    pub async fn set_user_state(&mut self, user_id: &str, state: &str) -> DbResult<u64> {
+        if !matches!(state, "active" | "departed" | "disabled") {
+            return Err(DbError::Invalid(format!(
+                "état de compte inconnu / unknown account state `{state}`"
+            )));
+        }
+        let now = self.now_ms;
+        let before: Option<String> = run_tx!(self, conn => {
+            sqlx::query_scalar("SELECT state FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *conn).await?
+        });
+        let Some(before) = before else {
+            return Err(DbError::NotFound(format!("compte / account {user_id}")));
+        };
+        run_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE users SET state = $2, updated_at = $3, \
+                 departed_at = CASE WHEN $2 = 'departed' THEN $3 ELSE NULL END WHERE id = $1",
+            )
+            .bind(user_id).bind(state).bind(now)
+            .execute(&mut *conn).await?;
+            if state != "active" {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?;
+            }
+        });
+        if state == "departed" && before != "departed" {
+            return self
+                .enqueue_for_account(
+                    preau_host::EventKind::AccountDeleted,
+                    user_id,
+                    &serde_json::json!({}),
+                )
+                .await;
+        }
+        Ok(0)
     }
 
     /// Attaches a person to an establishment with a profile (and the national code and functions
@@ -553,6 +609,16 @@ impl Tx {
                     .execute(&mut *conn).await?;
             }
         });
+        // The plugins enabled there hear of the newcomer (one statement; nothing is written
+        // where no plugin is enabled, as in a fresh demo).
+        self.enqueue_event(&super::outbox::NewEvent {
+            kind: preau_host::EventKind::AccountCreated,
+            establishment_id,
+            plugin: None,
+            subject: Some(user_id),
+            payload: serde_json::json!({ "profiles": [profile.as_str()] }),
+        })
+        .await?;
         Ok(id)
     }
 
@@ -864,31 +930,27 @@ impl Db {
     }
 
     /// Marks an account `active`, `departed` (missing from a full import: purged after the
-    /// retention delay) or `disabled`; a departed or disabled account's sessions end.
+    /// retention delay) or `disabled`; a departed or disabled account's sessions end (one
+    /// transaction: [`Tx::set_user_state`]), and a departure wakes the event delivery.
     pub async fn set_user_state(&self, user_id: &str, state: &str, now_ms: i64) -> DbResult<()> {
-        if !matches!(state, "active" | "departed" | "disabled") {
-            return Err(DbError::Invalid(format!(
-                "état de compte inconnu / unknown account state `{state}`"
-            )));
-        }
-        let n = run!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let n = sqlx::query(
-                "UPDATE users SET state = $2, updated_at = $3, \
-                 departed_at = CASE WHEN $2 = 'departed' THEN $3 ELSE NULL END WHERE id = $1",
-            )
-            .bind(user_id).bind(state).bind(now_ms)
-            .execute(&mut *tx).await?.rows_affected();
-            if state != "active" {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            n
-        });
-        if n == 0 {
-            return Err(DbError::NotFound(format!("compte / account {user_id}")));
+        let mut tx = self.begin(now_ms).await?;
+        let announced = tx.set_user_state(user_id, state).await?;
+        tx.commit().await?;
+        if announced > 0 {
+            super::outbox::wake();
         }
         Ok(())
+    }
+
+    /// The accounts that departed before `before_ms`, oldest departure first: those the purge
+    /// erases (CNIL: within three months).
+    pub async fn departed_users_before(&self, before_ms: i64) -> DbResult<Vec<String>> {
+        Ok(run!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM users WHERE state = 'departed' AND departed_at < $1 ORDER BY departed_at, id",
+            )
+            .bind(before_ms).fetch_all(pool).await?
+        }))
     }
 
     /// Deletes the accounts that departed before `before_ms` (CNIL: within three months), with

@@ -142,6 +142,25 @@ impl Db {
             .collect()
     }
 
+    /// The latest changes of a service's grants in an establishment, newest first: (at, who —
+    /// login, or `None` for the system —, permission, profile, granted).
+    pub async fn grant_changes_of(
+        &self,
+        establishment_id: &str,
+        service: &str,
+        limit: i64,
+    ) -> DbResult<Vec<(i64, Option<String>, String, String, bool)>> {
+        Ok(run!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.at, u.login, c.permission, c.profile, c.granted FROM grant_changes c \
+                 LEFT JOIN users u ON u.id = c.by_user_id \
+                 WHERE c.establishment_id = $1 AND c.service = $2 ORDER BY c.at DESC, c.id DESC LIMIT $3",
+            )
+            .bind(establishment_id).bind(service).bind(limit)
+            .fetch_all(pool).await?
+        }))
+    }
+
     /// Grants or withdraws a permission from a profile, and records who did it; effective at once.
     #[allow(
         clippy::too_many_arguments,

@@ -280,3 +280,108 @@ fn internal(ctx: &CallContext, e: HostError) -> CallError {
         detail: "moteur indisponible / runtime unavailable".into(),
     }
 }
+
+// Events and the RGPD hooks (`events.rs`, `privacy.rs`).
+impl PluginHost {
+    /// Delivers `event` to `loaded` (the context names the establishment; its request id is the
+    /// delivery's id).
+    pub async fn event(
+        &self,
+        loaded: &LoadedPlugin,
+        ctx: CallContext,
+        event: &preau_host::Event,
+    ) -> Result<(), CallError> {
+        let runtime = self.runtime().await.map_err(|e| internal(&ctx, e))?;
+        loaded
+            .plugin
+            .event(
+                &runtime,
+                ctx,
+                loaded.services.clone(),
+                loaded.grants.clone(),
+                loaded.limits,
+                event,
+            )
+            .await
+    }
+
+    /// What `loaded` keeps about `subject` outside its documents and files, in the context's
+    /// establishment.
+    pub async fn export_user_data(
+        &self,
+        loaded: &LoadedPlugin,
+        ctx: CallContext,
+        subject: &str,
+    ) -> Result<serde_json::Value, CallError> {
+        let runtime = self.runtime().await.map_err(|e| internal(&ctx, e))?;
+        loaded
+            .plugin
+            .export_user_data(
+                &runtime,
+                ctx,
+                loaded.services.clone(),
+                loaded.grants.clone(),
+                loaded.limits,
+                subject,
+            )
+            .await
+    }
+
+    /// Asks `loaded` to forget `subject` in the context's establishment.
+    pub async fn delete_user_data(
+        &self,
+        loaded: &LoadedPlugin,
+        ctx: CallContext,
+        subject: &str,
+    ) -> Result<(), CallError> {
+        let runtime = self.runtime().await.map_err(|e| internal(&ctx, e))?;
+        loaded
+            .plugin
+            .delete_user_data(
+                &runtime,
+                ctx,
+                loaded.services.clone(),
+                loaded.grants.clone(),
+                loaded.limits,
+                subject,
+            )
+            .await
+    }
+
+    /// The newest installed version of `plugin` (releases before pre-releases), loaded whether
+    /// or not it runs anywhere: what answers the RGPD hooks for a disabled plugin. `None` when
+    /// nothing of it is installed.
+    pub async fn newest_installed(
+        &self,
+        plugin: &str,
+    ) -> Result<Option<Arc<LoadedPlugin>>, HostError> {
+        let parsed = |r: &crate::db::plugins::InstallRow| semver::Version::parse(&r.version).ok();
+        let newest = self
+            .db
+            .plugin_versions(plugin)
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((parsed(&r)?, r)))
+            .max_by(|(a, _), (b, _)| a.pre.is_empty().cmp(&b.pre.is_empty()).then(a.cmp(b)));
+        let Some((version, row)) = newest else {
+            return Ok(None);
+        };
+        let enabled = Enabled {
+            enablement: EnablementRow {
+                plugin: row.plugin.clone(),
+                establishment_id: String::new(),
+                uai: String::new(),
+                approved_digest: row.capabilities_digest.clone(),
+                pinned_version: Some(row.version.clone()),
+                approved_by: String::new(),
+                approved_at: 0,
+            },
+            resolution: Resolution::Running {
+                version,
+                awaiting: None,
+            },
+            package_sha256: Some(row.package_sha256),
+        };
+        self.load(&enabled).await
+    }
+}

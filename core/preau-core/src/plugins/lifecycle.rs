@@ -605,6 +605,14 @@ impl Lifecycle {
         };
         apply_default_grants(&mut tx, &establishment.id, &plugin, &package.manifest).await?;
         tx.upsert_plugin_enablement(&row).await?;
+        tx.enqueue_event(&crate::db::outbox::NewEvent {
+            kind: preau_host::EventKind::PluginEnabled,
+            establishment_id: &establishment.id,
+            plugin: Some(plugin.as_str()),
+            subject: None,
+            payload: serde_json::json!({}),
+        })
+        .await?;
         let detail = format!("approved capabilities {}", chosen.capabilities_digest);
         tx.plugin_journal_append(&self.journal(
             JournalAction::Enable,
@@ -615,6 +623,7 @@ impl Lifecycle {
         ))
         .await?;
         tx.commit().await?;
+        crate::db::outbox::wake();
         tracing::info!(plugin = id, establishment = %uai, version = chosen.version, actor = self.actor, "plugin enabled");
         Ok((package.manifest, resolution(&candidates(&installed), &row)))
     }

@@ -626,13 +626,68 @@ impl host::Services for CoreServices {
         })
     }
 
+    /// Stores the notification for every recipient, in one transaction, or for none: each must
+    /// be an active member of the establishment, and the calling user (when there is one: a
+    /// route or widget; none for events) must be allowed to write to each by the communication
+    /// rules. The link becomes a portal path under the plugin. The e-mail goes out as each
+    /// recipient chose (`crate::notifications`).
     fn notify<'a>(
         &'a self,
-        _: &'a CallContext,
-        _: Notification,
+        ctx: &'a CallContext,
+        notification: Notification,
     ) -> BoxFuture<'a, ServiceResult<()>> {
-        // The notification centre (storage, bell, e-mail) is the portal's (issue 6).
-        boxed(async { Err(ServiceError::Unavailable) })
+        boxed(async move {
+            let establishment = self.establishment_id(ctx).await?;
+            let mut recipients = notification.recipients.clone();
+            recipients.sort();
+            recipients.dedup();
+            for to in &recipients {
+                let allowed = match ctx.user() {
+                    Some(from) => self
+                        .db
+                        .may_write(from, to, &establishment)
+                        .await
+                        .map_err(db_error)?,
+                    None => {
+                        let member = self
+                            .db
+                            .attachments_of(to)
+                            .await
+                            .map_err(db_error)?
+                            .iter()
+                            .any(|a| a.establishment_id == establishment);
+                        let active = self
+                            .db
+                            .user(to)
+                            .await
+                            .map_err(db_error)?
+                            .is_some_and(|u| u.state.as_str() == "active");
+                        member && active
+                    }
+                };
+                if !allowed {
+                    return Err(ServiceError::Denied(to.clone()));
+                }
+            }
+            let (publisher, name) = (self.plugin.publisher(), self.plugin.name());
+            let link = notification
+                .link
+                .as_deref()
+                .map(|l| format!("/e/{}/apps/{publisher}/{name}{l}", ctx.establishment()));
+            let mut tx = self.db.begin(self.clock.now_ms()).await.map_err(db_error)?;
+            let new = crate::db::notifications::NewNotification {
+                establishment_id: &establishment,
+                plugin: self.plugin.as_str(),
+                title: &notification.title,
+                body: &notification.body,
+                link: link.as_deref(),
+            };
+            for to in &recipients {
+                tx.insert_notification(to, &new).await.map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)?;
+            Ok(())
+        })
     }
 
     fn register_cas_service<'a>(

@@ -352,3 +352,49 @@ pub async fn switch_establishment(
         .map_err(db_err)?;
     Err(PageError::redirect(safe_return(&form.retour), lang))
 }
+
+/// `GET /mon-compte/mes-donnees`: everything Préau and its services hold about the signed-in
+/// person, as a ZIP of JSON files and the plugins' files (`privacy::export_archive`), streamed
+/// as a download from a temporary file.
+pub async fn my_data(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
+    let tr = user.visitor.tr;
+    let id = &user.session.user_id;
+    let file = crate::privacy::export_archive(
+        &state.db,
+        &state.clock,
+        &state.plugins,
+        &state.config.data_dir,
+        id,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(user = id, error = %e, "personal data export failed");
+        PageError::internal(tr.lang)
+    })?;
+    let size = file.metadata().map(|m| m.len()).ok();
+    let name = format!(
+        "preau-mes-donnees-{}.zip",
+        state.clock.today().format("%Y-%m-%d")
+    );
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(size) = size {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, axum::http::HeaderValue::from(size));
+    }
+    Ok(response)
+}

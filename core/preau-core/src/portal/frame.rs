@@ -30,6 +30,10 @@ pub struct Frame {
     pub notice: Option<String>,
     /// Whether the navigation shows the accounts page (the person may reset accounts here).
     pub accounts_link: bool,
+    /// The services console of the current establishment, for its head and admins.
+    pub console_link: Option<String>,
+    /// Unread notifications, for the bell.
+    pub unread: i64,
 }
 
 /// The signed-in person, as the header shows them.
@@ -123,6 +127,8 @@ impl Frame {
             user: None,
             notice: None,
             accounts_link: false,
+            console_link: None,
+            unread: 0,
         }
     }
 
@@ -194,7 +200,29 @@ impl Frame {
             .is_some(),
             None => false,
         };
+        let console_link = session.establishment_id.as_deref().and_then(|e| {
+            let uai = access
+                .attachments
+                .iter()
+                .find(|a| a.establishment_id == e)
+                .map(|a| a.uai.to_string())
+                .or_else(|| {
+                    access
+                        .roles
+                        .iter()
+                        .find(|r| r.establishment_id.as_deref() == Some(e))
+                        .and_then(|r| r.uai.as_ref().map(ToString::to_string))
+                })?;
+            super::console::may_manage(access, e).then(|| format!("/e/{uai}/services"))
+        });
+        let unread = state
+            .db
+            .unread_notifications(&session.user_id)
+            .await
+            .map_err(db_err)?;
         Ok(Frame {
+            unread,
+            console_link,
             accounts_link,
             csrf: session.csrf_token.clone(),
             path: visitor.path.clone(),

@@ -5,12 +5,14 @@
 mod account;
 mod accounts;
 mod activation;
+mod console;
 mod dashboard;
 pub mod error;
 pub mod frame;
 pub mod i18n;
 mod legal;
 mod login;
+mod notifications;
 mod recovery;
 pub mod session;
 mod setup;
@@ -38,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/comptes/reinitialiser", post(accounts::reset))
         .route("/mon-compte/mot-de-passe", post(account::change_password))
         .route("/mon-compte/sessions", post(account::close_others))
+        .route("/mon-compte/mes-donnees", get(account::my_data))
         .route("/langue", post(account::language))
         .route("/etablissement", post(account::switch_establishment))
         .route("/installation", get(setup::form).post(setup::submit))
@@ -52,6 +55,27 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/identifiant-oublie",
             get(recovery::login_form).post(recovery::login_request),
+        )
+        .route("/notifications", get(notifications::page))
+        .route("/notifications/tout-lu", post(notifications::read_all))
+        .route("/notifications/preference", post(notifications::preference))
+        .route("/notifications/{id}/ouvrir", post(notifications::open))
+        .route("/e/{uai}/services", get(console::list))
+        .route(
+            "/e/{uai}/services/{publisher}/{name}",
+            get(console::service),
+        )
+        .route(
+            "/e/{uai}/services/{publisher}/{name}/approuver",
+            post(console::approve),
+        )
+        .route(
+            "/e/{uai}/services/{publisher}/{name}/desactiver",
+            post(console::disable),
+        )
+        .route(
+            "/e/{uai}/services/{publisher}/{name}/droits",
+            post(console::grants),
         )
         .route("/mentions-legales", get(legal::legal))
         .route("/donnees-personnelles", get(legal::privacy))

@@ -1,7 +1,8 @@
 //! A plugin that keeps notes and files, to test the core's side of the plugin API
 //! (`tests/e2e/services.rs`): `/notes/ecrire` and `/notes` (documents, a French-ordered index),
 //! `/fichiers/ecrire` and `/fichiers` (files), `/api/members?id=` (the directory's visibility
-//! rule). Every other export answers trivially.
+//! rule), `/notifier?pour=&titre=` (a notification as the current user). Every other export
+//! answers trivially.
 
 wit_bindgen::generate!({
     path: "../../../plugin-sdk/wit",
@@ -12,7 +13,7 @@ use exports::preau::plugin::events::{self, Event};
 use exports::preau::plugin::handler::{self, Failure, Request, Response};
 use exports::preau::plugin::user_data::{self, SubjectRequest};
 use exports::preau::plugin::widgets::{self, WidgetRequest};
-use preau::plugin::{directory, documents, files};
+use preau::plugin::{directory, documents, files, notifications};
 
 struct Notes;
 
@@ -145,6 +146,38 @@ impl handler::Guest for Notes {
             ),
             "/notes" | "/notes/ecrire" => view("Notes", &notes(&req)),
             "/fichiers" | "/fichiers/ecrire" => view("Fichiers", &files_lines(&req)),
+            // Raw answers: an iCal feed of the notes, a CSV export; a stored file.
+            "/flux.ics" => {
+                let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//essai//notes//FR\r\n");
+                ics.push_str(&format!("X-WR-CALNAME:notes de {}\r\n", req.user.clone().unwrap_or_default()));
+                ics.push_str("END:VCALENDAR\r\n");
+                return Ok(Response::Raw(handler::RawAnswer {
+                    kind: handler::RawKind::Calendar,
+                    body: ics,
+                    filename: None,
+                }));
+            }
+            "/export.csv" => {
+                return Ok(Response::Raw(handler::RawAnswer {
+                    kind: handler::RawKind::Csv,
+                    body: "cle;titre\r\na;b\r\n".into(),
+                    filename: Some("notes.csv".into()),
+                }));
+            }
+            "/telecharger" => return Ok(Response::Download(param(&req, "chemin").to_owned())),
+            // `/notifier?pour=U&titre=T`: notifies U as the current user.
+            "/notifier" => view(
+                "Notifier",
+                &[format!(
+                    "notifié : {}",
+                    shown(&notifications::notify(&notifications::Notification {
+                        recipients: vec![param(&req, "pour").to_owned()],
+                        title: param(&req, "titre").to_owned(),
+                        body: "Un mot du service de notes.".into(),
+                        link: Some("/notes".into()),
+                    }))
+                )],
+            ),
             _ => {
                 return Err(Failure {
                     status: 404,
