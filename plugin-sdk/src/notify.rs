@@ -12,8 +12,9 @@
 //! [`Notification::check`] applies the host's rules first (1 to 1,000 recipients, a one-line
 //! title of 1 to 200 characters, a body of at most 2,000, a link inside the plugin of at most
 //! 1,024 bytes), so a refusal is known without a call. The core then checks that the current
-//! user may write to every recipient. Notifications are best effort: the core may answer
-//! `unavailable` (this version of the core does, until its notification centre exists).
+//! user may write to every recipient (for a call with a user) and that each is a member of the
+//! establishment. Notifications are best effort: the core may answer `unavailable` when it
+//! cannot store them.
 
 use crate::api::directory::{self, Profile};
 use crate::api::notifications as wit;

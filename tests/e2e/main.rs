@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod demo;
 mod events;
+mod guide;
 mod hostile;
 mod imports;
 mod lifecycle;

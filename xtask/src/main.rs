@@ -1,11 +1,14 @@
 //! Préau's build and test commands, reached through the `cargo xtask` alias:
 //!
 //! - `cargo xtask demo [ARGS…]`: installs the `wasm32-wasip2` target when missing, builds the
-//!   first-party plugins (once there are any) and the release `preau` binary, then runs
-//!   `preau demo ARGS…`.
+//!   first-party plugins (once there are any), the example plugin (`examples/hello-plugin`) and
+//!   the release `preau` binary, then runs `preau demo ARGS…`: the first-party plugins installed
+//!   and enabled everywhere, the example installed only, for a head to enable in the services
+//!   console.
 //! - `cargo xtask test`: `cargo fmt --check`, `cargo clippy -D warnings`, the whole suite on
-//!   SQLite, again on PostgreSQL when `PREAU_TEST_DATABASE_URL` is set, then the browser tests —
-//!   installing what is missing (as root), or stopping with the exact command to run.
+//!   SQLite, the example plugin's own tests (its own workspace), the suite again on PostgreSQL
+//!   when `PREAU_TEST_DATABASE_URL` is set, then the browser tests — installing what is missing
+//!   (as root), or stopping with the exact command to run.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,9 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The example plugin of `docs/writing-a-plugin.md`: its own workspace, built in its own
+/// `target/` (where its `plugin.toml` finds the component).
+const EXAMPLE_PLUGIN: &str = "examples/hello-plugin";
 const TEST_DB_ENV: &str = "PREAU_TEST_DATABASE_URL";
 const TEST_PYTHON_ENV: &str = "PREAU_TEST_PYTHON";
 /// The Python test peers, pinned: aiosmtpd is the SMTP server the mail tests deliver to.
@@ -67,6 +73,7 @@ fn cargo() -> Command {
 fn demo(args: Vec<String>) -> Result<()> {
     ensure_wasm_target()?;
     build_plugins()?;
+    build_example()?;
     run(cargo().args([
         "build",
         "--release",
@@ -81,12 +88,16 @@ fn demo(args: Vec<String>) -> Result<()> {
         // The demo signs them with a key it generates in its data directory, and trusts it.
         cmd.args(["--plugins", "plugins"]);
     }
+    // Installed, not enabled: the head enables it in the services console.
+    cmd.args(["--install-only", EXAMPLE_PLUGIN]);
     run(&mut cmd)
 }
 
 fn test() -> Result<()> {
     ensure_wasm_target()?;
     build_plugins()?;
+    // The browser tests start the demo with it installed (`--install-only`).
+    build_example()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -107,6 +118,17 @@ fn test() -> Result<()> {
             .env_remove(TEST_DB_ENV)
             .env(TEST_PYTHON_ENV, &python),
     )?;
+    eprintln!("== the example plugin's tests ({EXAMPLE_PLUGIN}) ==");
+    let example = run_tests(
+        cargo()
+            .args(["test", "--manifest-path"])
+            .arg(Path::new(EXAMPLE_PLUGIN).join("Cargo.toml"))
+            // The workspace's target directory: its harness, core and wasmtime builds are
+            // reused instead of compiled a second time.
+            .args(["--target-dir", "target"])
+            .env_remove(TEST_DB_ENV),
+    )?;
+    total = (total.0 + example.0, total.1 + example.1);
     match env::var(TEST_DB_ENV) {
         Ok(url) if !url.trim().is_empty() => {
             eprintln!("== suite on PostgreSQL ({TEST_DB_ENV}) ==");
@@ -255,6 +277,20 @@ fn build_plugins() -> Result<()> {
             .arg(&manifest))?;
     }
     Ok(())
+}
+
+/// Builds the example plugin for `wasm32-wasip2`, release, in its own `target/`, where its
+/// `plugin.toml` names the component.
+fn build_example() -> Result<()> {
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
+        .arg(Path::new(EXAMPLE_PLUGIN).join("Cargo.toml")))
 }
 
 /// Runs the browser tests in `tests/browser` (Node's test runner driving Debian's Chromium

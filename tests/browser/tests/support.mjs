@@ -12,6 +12,8 @@ import { AxeBuilder } from '@axe-core/playwright';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PASSWORD = 'Demo-Browser-2026!';
+/** The repository's root. */
+export const ROOT = root;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -24,8 +26,8 @@ function freePort() {
   });
 }
 
-/** Starts the demo; returns { base, accounts, stop }. */
-export async function startDemo() {
+/** Starts the demo (with `extraArgs` for `preau demo`); returns { base, accounts, stop }. */
+export async function startDemo(extraArgs = []) {
   const binary = join(root, 'target', 'debug', 'preau');
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run cargo xtask test`);
   const dir = mkdtempSync(join(tmpdir(), 'preau-browser-'));
@@ -35,7 +37,8 @@ export async function startDemo() {
   env.PREAU_TODAY = '2026-11-30';
   env.RUST_BACKTRACE = '0';
   const child = spawn(binary, ['demo', '--listen', `127.0.0.1:${port}`, '--password', PASSWORD,
-    '--data', join(dir, 'data'), '--accounts-json', accountsFile], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    '--data', join(dir, 'data'), '--accounts-json', accountsFile, ...extraArgs],
+    { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
