@@ -4,6 +4,7 @@
 //! binary, one module per topic.
 
 mod apps;
+mod attacks_apps;
 mod cache;
 mod cli;
 mod demo;

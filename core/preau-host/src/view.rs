@@ -371,8 +371,47 @@ fn local_path(object: &Map<String, Value>, field: &str, at: &str) -> Check {
     }
 }
 
+/// A path inside the plugin: `/…`, not `//…`, no backslash or line break, and no segment that
+/// a browser would resolve upwards or across (`.`, `..`, nor their percent-encoded forms, nor an
+/// encoded `/` or `\\`) — the core prefixes the plugin's base, and nothing may climb out of it.
 pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains(['\\', '\r', '\n', '\t'])
+    if !path.starts_with('/') || path.starts_with("//") || path.contains(['\\', '\r', '\n', '\t']) {
+        return false;
+    }
+    let path_part = path.split(['?', '#']).next().unwrap_or_default();
+    path_part.split('/').all(|segment| {
+        let decoded = percent_decode(segment);
+        decoded != "." && decoded != ".." && !decoded.contains(['/', '\\'])
+    })
+}
+
+/// `%XX` escapes decoded (repeatedly, so `%252e` is no way around), others kept.
+fn percent_decode(segment: &str) -> String {
+    let mut current = segment.to_owned();
+    for _ in 0..4 {
+        let bytes = current.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Some(hex) = current.get(i + 1..i + 3)
+                && let Ok(b) = u8::from_str_radix(hex, 16)
+            {
+                out.push(b);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        let next = String::from_utf8_lossy(&out).into_owned();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
 }
 
 fn chrono_like_date(s: &str) -> Option<()> {
@@ -390,6 +429,36 @@ fn chrono_like_date(s: &str) -> Option<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn local_paths_cannot_climb_out_of_the_plugin() {
+        for ok in [
+            "/",
+            "/devoirs/42",
+            "/a.b/c?x=../y",
+            "/fichiers/%C3%A9t%C3%A9",
+            "/a%20b",
+        ] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "/../services",
+            "/a/../../b",
+            "/.",
+            "/a/./b",
+            "/%2e%2e/x",
+            "/%2E%2E/x",
+            "/.%2e/x",
+            "/%252e%252e/x",
+            "/a%2fb",
+            "/a%5Cb",
+            "//evil.example",
+            "https://evil.example",
+            "/a\\b",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn a_complete_view_passes() {

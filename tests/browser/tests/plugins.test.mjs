@@ -91,7 +91,7 @@ test('the head enables the example for the collège; a pupil is notified, writes
     await page.getByRole('region', { name: /Derniers mots/ }).getByText('Sortie au musée jeudi', { exact: false }).waitFor();
     await assertAccessible(page, 'dashboard with the widget');
     await page.getByRole('link', { name: /Notifications/ }).click();
-    await page.getByText(`Nouveau mot en ${classe.name}`, { exact: false }).waitFor();
+    await page.locator('strong', { hasText: `Nouveau mot en ${classe.name}` }).waitFor();
     await assertAccessible(page, 'notifications');
     await page.getByRole('button', { name: /Ouvrir/ }).first().click();
     await page.waitForURL(new RegExp(`/e/${UAI}/apps/exemple/bonjour/mots`));

@@ -310,11 +310,20 @@ async fn multipart(
                 });
             }
             None => {
-                let value = field.text().await.map_err(multer_error)?;
-                text_bytes += name.len() + value.len();
-                if text_bytes > limits.fields_bytes {
-                    return Err(BodyError::TooLarge);
+                // Read chunk by chunk, stopping as soon as the fields' cap is passed: a text
+                // field never gets the file limit.
+                let mut field = field;
+                let mut value = Vec::new();
+                text_bytes += name.len();
+                while let Some(chunk) = field.chunk().await.map_err(multer_error)? {
+                    text_bytes += chunk.len();
+                    if text_bytes > limits.fields_bytes {
+                        return Err(BodyError::TooLarge);
+                    }
+                    value.extend_from_slice(&chunk);
                 }
+                let value =
+                    String::from_utf8(value).map_err(|_| BodyError::Unreadable("UTF-8".into()))?;
                 into.push(name, value)?;
             }
         }

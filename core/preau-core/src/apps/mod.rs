@@ -217,18 +217,30 @@ async fn dispatch(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The route of `manifest` for (`method`, `path`), or whether only the method differs.
+/// The route of the manifest for (`method`, `path`), or whether only the method differs. Among
+/// templates the path fits, the most specific wins (literal segments before parameters, from
+/// the left), as the SDK's router decides: the permission checked is that of the route the
+/// plugin will run.
 pub fn find_route<'m>(routes: &'m [Route], method: &str, path: &str) -> Result<&'m Route, bool> {
-    let mut path_matched = false;
-    for route in routes {
-        if path_matches(&route.path, path) {
-            if route.methods.iter().any(|m| m == method) {
-                return Ok(route);
-            }
-            path_matched = true;
-        }
-    }
-    Err(path_matched)
+    let specificity = |template: &str| -> Vec<bool> {
+        template
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| !(s.starts_with('{') && s.ends_with('}')))
+            .collect()
+    };
+    let Some(best) = routes
+        .iter()
+        .filter(|r| path_matches(&r.path, path))
+        .max_by_key(|r| specificity(&r.path))
+    else {
+        return Err(false);
+    };
+    routes
+        .iter()
+        .filter(|r| r.path == best.path)
+        .find(|r| r.methods.iter().any(|m| m == method))
+        .ok_or(true)
 }
 
 /// Whether `path` fits the template (`/devoirs/{id}`: literal segments, `{param}` any one
@@ -362,7 +374,8 @@ async fn serve(
                 .map(str::to_owned)
                 .or_else(|| submitted.csrf.clone())
                 .unwrap_or_default();
-            if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            // An empty expected token (no pre-session cookie) never validates.
+            if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
                 submitted
                     .discard(state.plugins.storage(), &scope, &loaded)
                     .await;
@@ -830,5 +843,21 @@ mod tests {
             Some(false)
         );
         assert!(find_route(&routes, "GET", "/flux.ics").is_ok());
+        // The most specific template wins, whatever the declaration order.
+        let mut overlapping = vec![
+            route("/{classe}/{eleve}", &["GET"]),
+            route("/secret/{eleve}", &["GET"]),
+        ];
+        overlapping[1].permission = Some("admin".into());
+        let chosen = find_route(&overlapping, "GET", "/secret/42").expect("a route");
+        assert_eq!(chosen.path, "/secret/{eleve}");
+        assert_eq!(
+            find_route(&overlapping, "POST", "/secret/42").err(),
+            Some(true)
+        );
+        assert_eq!(
+            find_route(&overlapping, "GET", "/4b/42").map(|r| r.path.as_str()),
+            Ok("/{classe}/{eleve}")
+        );
     }
 }

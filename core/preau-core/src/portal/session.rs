@@ -81,10 +81,7 @@ impl FromRequestParts<AppState> for Visitor {
             pre_csrf: cookie_value(&parts.headers, CSRF_COOKIE)
                 .filter(|v| Token::parse(v).is_some())
                 .map(str::to_string),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+            path: path_without_secrets(&parts.uri),
         };
         parts.extensions.insert(visitor.clone());
         Ok(visitor)
@@ -198,6 +195,26 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// The request's path and query for "come back here" links, without a feed token (`jeton`),
+/// which must never be copied into a page or a redirect.
+fn path_without_secrets(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        None => path.to_string(),
+        Some(q) => {
+            let kept: Vec<&str> = q
+                .split('&')
+                .filter(|pair| pair.split('=').next() != Some(crate::apps::tokens::PARAM))
+                .collect();
+            if kept.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+    }
+}
+
 /// Percent-encodes a path for a query parameter.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -237,6 +254,19 @@ mod tests {
         assert_eq!(safe_return("https://evil.example"), "/");
         assert_eq!(safe_return("/\\evil.example"), "/");
         assert_eq!(safe_return(""), "/");
+    }
+
+    #[test]
+    fn feed_tokens_never_reach_return_paths() {
+        let uri: axum::http::Uri = "/e/0750652B/apps/a/b/flux.ics?x=1&jeton=abc&y=2"
+            .parse()
+            .expect("uri");
+        assert_eq!(
+            path_without_secrets(&uri),
+            "/e/0750652B/apps/a/b/flux.ics?x=1&y=2"
+        );
+        let uri: axum::http::Uri = "/a?jeton=abc".parse().expect("uri");
+        assert_eq!(path_without_secrets(&uri), "/a");
     }
 
     #[test]
