@@ -65,11 +65,13 @@ SERVER=$!
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
 
-# Distinct activated accounts of Collège Condorcet.
+# Distinct activated accounts of Collège Condorcet holding the page's permission (pupils,
+# teachers, parents: the manifest's defaults).
 python3 - "$WORK/accounts.json" "$SESSIONS_COUNT" > "$WORK/logins" <<'PY'
 import json, sys
 accounts = [a for a in json.load(open(sys.argv[1])) if a["activation_code"] is None
-            and any(x["uai"] == "0750652B" for x in a["attachments"])]
+            and any(x["uai"] == "0750652B" and x["profile"] in ("eleve", "enseignant", "parent")
+                    for x in a["attachments"])]
 for a in accounts[: int(sys.argv[2])]:
     print(a["login"])
 PY

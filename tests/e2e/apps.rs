@@ -136,6 +136,7 @@ struct World {
     data: tempfile::TempDir,
     clock: Clock,
     app: Router,
+    state: AppState,
     lifecycle: Lifecycle,
     /// Collège Condorcet, where the plugins are enabled, and the other school.
     uai: Uai,
@@ -232,12 +233,14 @@ impl World {
         }
         let mut config = Config::load(None, Vec::new()).expect("defaults");
         config.data_dir = data.path().to_path_buf();
-        let app = server::router(AppState::new(t.db.clone(), clock, Arc::new(config)));
+        let state = AppState::new(t.db.clone(), clock, Arc::new(config));
+        let app = server::router(state.clone());
         World {
             t,
             data,
             clock,
             app,
+            state,
             lifecycle,
             uai,
             other_uai,
@@ -479,6 +482,9 @@ async fn routes_answer_only_where_enabled_and_permitted_and_grants_apply_at_once
             .await
             .expect("disable")
     );
+    // A change by another process is seen within RESOLUTION_TTL; this one is told at once, as
+    // the console does for its own changes.
+    w.state.plugins.invalidate();
     assert_eq!(
         w.send(bearer_get(&w.app_path("notes", "/notes"), &teacher))
             .await
@@ -489,6 +495,7 @@ async fn routes_answer_only_where_enabled_and_permitted_and_grants_apply_at_once
         .enable("essai:notes", &w.uai, None)
         .await
         .expect("enable again");
+    w.state.plugins.invalidate();
     let again = w
         .send(bearer_get(&w.app_path("notes", "/notes"), &teacher))
         .await;
@@ -663,6 +670,7 @@ async fn public_routes_exist_only_once_approved() {
         .enable("essai:bonjour", &w.uai, None)
         .await
         .expect("approve");
+    w.state.plugins.invalidate();
     let page = w.send(get(&public, "")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("/public"), "{}", page.body);

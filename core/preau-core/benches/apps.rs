@@ -96,6 +96,7 @@ async fn native(State(state): State<AppState>, user: SignedIn) -> Result<Respons
         &state,
         &user.visitor,
         Some(&user),
+        Some(&access),
         "Bonjour",
         "/e/0750652B/apps/bench/page",
         VIEW,

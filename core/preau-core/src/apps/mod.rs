@@ -81,6 +81,8 @@ struct Caller {
     csrf: Option<String>,
     /// For the portal frame: the cookie session, when there is one.
     signed_in: Option<SignedIn>,
+    /// What the person holds, loaded for the rights check (the frame reuses it).
+    access: Option<Access>,
     visitor: Visitor,
 }
 
@@ -589,6 +591,7 @@ async fn caller(
             user_id: None,
             csrf: Some(visitor.pre_csrf.clone().unwrap_or_default()),
             signed_in: None,
+            access: None,
             visitor,
         }),
         // A personal feed token (`tokens.rs`): its owner, if they still hold the permission.
@@ -597,7 +600,7 @@ async fn caller(
                 .await
                 .map_err(from_db(json, lang))?
                 .ok_or_else(|| Refusal::not_found(json, lang))?;
-            permitted(
+            let access = permitted(
                 state,
                 &user_id,
                 plugin_id,
@@ -611,6 +614,7 @@ async fn caller(
                 user_id: Some(user_id),
                 csrf: None,
                 signed_in: None,
+                access: Some(access),
                 visitor,
             })
         }
@@ -621,7 +625,7 @@ async fn caller(
                 let user = CurrentUser::from_request_parts(parts, state)
                     .await
                     .map_err(|e| Refusal::new(e.status, true, lang, e.code, &e.fr, &e.en))?;
-                permitted(
+                let access = permitted(
                     state,
                     &user.user_id,
                     plugin_id,
@@ -635,6 +639,7 @@ async fn caller(
                     user_id: Some(user.user_id),
                     csrf: None,
                     signed_in: None,
+                    access: Some(access),
                     visitor,
                 });
             }
@@ -653,7 +658,7 @@ async fn caller(
                     ));
                 }
             };
-            permitted(
+            let access = permitted(
                 state,
                 &signed_in.session.user_id,
                 plugin_id,
@@ -667,13 +672,15 @@ async fn caller(
                 user_id: Some(signed_in.session.user_id.clone()),
                 csrf: Some(signed_in.session.csrf_token.clone()),
                 signed_in: Some(signed_in),
+                access: Some(access),
                 visitor,
             })
         }
     }
 }
 
-/// 403 unless the person holds `permission` of the plugin in the establishment.
+/// 403 unless the person holds `permission` of the plugin in the establishment; what they hold
+/// (the page frame reuses it).
 async fn permitted(
     state: &AppState,
     user_id: &str,
@@ -682,7 +689,7 @@ async fn permitted(
     permission: &str,
     json: bool,
     lang: Lang,
-) -> Result<(), Refusal> {
+) -> Result<Access, Refusal> {
     let access = Access::load(&state.db, user_id)
         .await
         .map_err(from_db(json, lang))?;
@@ -690,7 +697,7 @@ async fn permitted(
         .await
         .map_err(from_db(json, lang))?;
     if ok {
-        Ok(())
+        Ok(access)
     } else {
         Err(Refusal::forbidden(json, lang))
     }
@@ -719,6 +726,7 @@ async fn page(
         state,
         &caller.visitor,
         caller.signed_in.as_ref(),
+        caller.access.as_ref(),
         service,
         base,
         view,
@@ -735,6 +743,7 @@ pub async fn view_page(
     state: &AppState,
     visitor: &Visitor,
     signed_in: Option<&SignedIn>,
+    access: Option<&Access>,
     service: &str,
     base: &str,
     view: &str,
@@ -745,12 +754,16 @@ pub async fn view_page(
     let value: serde_json::Value =
         serde_json::from_str(view).map_err(|_| PageError::internal(lang))?;
     let title = render::title(&value).to_owned();
-    let (frame, cookies) = match signed_in {
-        Some(s) => (
+    let (frame, cookies) = match (signed_in, access) {
+        (Some(s), Some(access)) => (
+            Frame::signed_in_with(state, &s.visitor, &s.session, access, &title, "apps").await?,
+            Vec::new(),
+        ),
+        (Some(s), None) => (
             Frame::signed_in(state, &s.visitor, &s.session, &title, "apps").await?,
             Vec::new(),
         ),
-        None => Frame::anonymous(visitor, &title),
+        (None, _) => Frame::anonymous(visitor, &title),
     };
     let content = render::body(
         &value,

@@ -35,7 +35,7 @@ pub async fn for_dashboard(
     uai: &str,
     lang: Lang,
 ) -> Vec<WidgetCard> {
-    let enabled = match state.plugins.enabled_in(establishment_id, None).await {
+    let enabled = match state.plugins.running_in(establishment_id).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "dashboard: enabled plugins unreadable");
@@ -44,7 +44,7 @@ pub async fn for_dashboard(
     };
     // What to ask, once the permissions are known.
     let mut asks = Vec::new();
-    for e in &enabled {
+    for e in enabled.iter() {
         let loaded = match state.plugins.load(e).await {
             Ok(Some(l)) => l,
             Ok(None) => continue,

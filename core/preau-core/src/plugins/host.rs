@@ -69,7 +69,15 @@ pub struct PluginHost {
     runtime: OnceCell<Arc<Runtime>>,
     /// Loaded versions by package SHA-256; the cell makes concurrent first requests load once.
     loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
+    /// What runs in each establishment, as routes and widgets see it, and when it was read.
+    resolved: Mutex<HashMap<String, (std::time::Instant, Arc<Vec<Enabled>>)>>,
 }
+
+/// How long routes and widgets may reuse what they read of the enablements: an enable,
+/// approval or disable made by another process (the CLI, another node) is obeyed within this
+/// delay; one made through this server's console at once ([`PluginHost::invalidate`]). Rights
+/// are not cached: a grant change is obeyed at the next request.
+pub const RESOLUTION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,6 +109,7 @@ impl PluginHost {
             config,
             runtime: OnceCell::new(),
             loaded: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
         }
     }
 
@@ -160,16 +169,49 @@ impl PluginHost {
             .collect())
     }
 
+    /// What runs in the establishment, as routes and widgets see it: read at most once per
+    /// [`RESOLUTION_TTL`] (the hot path of every plugin page and dashboard).
+    pub async fn running_in(&self, establishment_id: &str) -> Result<Arc<Vec<Enabled>>, HostError> {
+        let fresh = {
+            let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+            resolved
+                .get(establishment_id)
+                .filter(|(at, _)| at.elapsed() < RESOLUTION_TTL)
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(v) = fresh {
+            return Ok(v);
+        }
+        let v = Arc::new(self.enabled_in(establishment_id, None).await?);
+        self.resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                establishment_id.to_owned(),
+                (std::time::Instant::now(), v.clone()),
+            );
+        Ok(v)
+    }
+
+    /// Forgets what routes and widgets read of the enablements (after a lifecycle change made
+    /// by this process).
+    pub fn invalidate(&self) {
+        self.resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The running version of `plugin` in the establishment, loaded; `None` when it is not
-    /// enabled there or nothing approved runs.
+    /// enabled there or nothing approved runs (as of [`PluginHost::running_in`]).
     pub async fn running(
         &self,
         establishment_id: &str,
         plugin: &str,
     ) -> Result<Option<Arc<LoadedPlugin>>, HostError> {
-        let enabled = self.enabled_in(establishment_id, Some(plugin)).await?;
-        match enabled.into_iter().next() {
-            Some(e) => self.load(&e).await,
+        let all = self.running_in(establishment_id).await?;
+        match all.iter().find(|e| e.enablement.plugin == plugin) {
+            Some(e) => self.load(e).await,
             None => Ok(None),
         }
     }

@@ -449,6 +449,7 @@ pub async fn approve(
         .enable(&id, &establishment.uai, None)
         .await
         .map_err(|e| lifecycle_error(e, lang))?;
+    state.plugins.invalidate();
     Ok(back(&establishment.uai, &publisher, &name))
 }
 
@@ -465,6 +466,7 @@ pub async fn disable(
         .disable(&format!("{publisher}:{name}"), &establishment.uai)
         .await
         .map_err(|e| lifecycle_error(e, lang))?;
+    state.plugins.invalidate();
     Ok(back(&establishment.uai, &publisher, &name))
 }
 
