@@ -95,8 +95,7 @@ async fn native(State(state): State<AppState>, user: SignedIn) -> Result<Respons
     preau_core::apps::view_page(
         &state,
         &user.visitor,
-        Some(&user),
-        Some(&access),
+        Some((&user, Some(&access))),
         "Bonjour",
         "/e/0750652B/apps/bench/page",
         VIEW,

@@ -725,8 +725,10 @@ async fn page(
     view_page(
         state,
         &caller.visitor,
-        caller.signed_in.as_ref(),
-        caller.access.as_ref(),
+        caller
+            .signed_in
+            .as_ref()
+            .map(|s| (s, caller.access.as_ref())),
         service,
         base,
         view,
@@ -736,14 +738,13 @@ async fn page(
     .map_err(|_| Refusal::internal(false, lang))
 }
 
-/// A checked view as a portal page: the frame (signed in, or anonymous with its pre-session
-/// token), the view's title, the service's breadcrumb and the rendered body. Public so that the
+/// A checked view as a portal page: the frame (signed in — reusing what the person holds when
+/// the rights check loaded it —, or anonymous with its pre-session token), the view's title, the service's breadcrumb and the rendered body. Public so that the
 /// benchmarks serve the same page natively (`benches/apps.rs`).
 pub async fn view_page(
     state: &AppState,
     visitor: &Visitor,
-    signed_in: Option<&SignedIn>,
-    access: Option<&Access>,
+    signed_in: Option<(&SignedIn, Option<&Access>)>,
     service: &str,
     base: &str,
     view: &str,
@@ -754,16 +755,16 @@ pub async fn view_page(
     let value: serde_json::Value =
         serde_json::from_str(view).map_err(|_| PageError::internal(lang))?;
     let title = render::title(&value).to_owned();
-    let (frame, cookies) = match (signed_in, access) {
-        (Some(s), Some(access)) => (
+    let (frame, cookies) = match signed_in {
+        Some((s, Some(access))) => (
             Frame::signed_in_with(state, &s.visitor, &s.session, access, &title, "apps").await?,
             Vec::new(),
         ),
-        (Some(s), None) => (
+        Some((s, None)) => (
             Frame::signed_in(state, &s.visitor, &s.session, &title, "apps").await?,
             Vec::new(),
         ),
-        (None, _) => Frame::anonymous(visitor, &title),
+        None => Frame::anonymous(visitor, &title),
     };
     let content = render::body(
         &value,

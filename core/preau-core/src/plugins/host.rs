@@ -70,8 +70,11 @@ pub struct PluginHost {
     /// Loaded versions by package SHA-256; the cell makes concurrent first requests load once.
     loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
     /// What runs in each establishment, as routes and widgets see it, and when it was read.
-    resolved: Mutex<HashMap<String, (std::time::Instant, Arc<Vec<Enabled>>)>>,
+    resolved: Mutex<HashMap<String, Resolved>>,
 }
+
+/// What runs in one establishment, and when it was read.
+type Resolved = (std::time::Instant, Arc<Vec<Enabled>>);
 
 /// How long routes and widgets may reuse what they read of the enablements: an enable,
 /// approval or disable made by another process (the CLI, another node) is obeyed within this
