@@ -400,17 +400,15 @@ impl PluginHost {
         &self,
         plugin: &str,
     ) -> Result<Option<Arc<LoadedPlugin>>, HostError> {
-        let parsed = |r: &crate::db::plugins::InstallRow| semver::Version::parse(&r.version).ok();
-        let newest = self
-            .db
-            .plugin_versions(plugin)
-            .await?
-            .into_iter()
-            .filter_map(|r| Some((parsed(&r)?, r)))
-            .max_by(|(a, _), (b, _)| a.pre.is_empty().cmp(&b.pre.is_empty()).then(a.cmp(b)));
-        let Some((version, row)) = newest else {
+        let installed = self.db.plugin_versions(plugin).await?;
+        // The lifecycle's own rule for "the newest": releases before pre-releases.
+        let Ok(row) = super::lifecycle::choose(&installed, plugin, None) else {
             return Ok(None);
         };
+        let Ok(version) = semver::Version::parse(&row.version) else {
+            return Ok(None);
+        };
+        let row = row.clone();
         let enabled = Enabled {
             enablement: EnablementRow {
                 plugin: row.plugin.clone(),

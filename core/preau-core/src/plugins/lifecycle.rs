@@ -733,7 +733,7 @@ impl Lifecycle {
 }
 
 /// The installed version `version` names, or the newest (releases before pre-releases).
-fn choose<'a>(
+pub(crate) fn choose<'a>(
     installed: &'a [InstallRow],
     id: &str,
     version: Option<&semver::Version>,
