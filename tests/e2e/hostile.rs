@@ -152,6 +152,30 @@ async fn a_memory_bomb_traps_at_the_cap() {
     );
 }
 
+/// The pooled memory a call used is reset before the next one, however it was used: stack,
+/// heap, and memory grown beyond what the host keeps resident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_never_reads_what_an_earlier_call_left_in_memory() {
+    let (runtime, hostile, _) = setup().await;
+    assert!(runtime.is_pooling(), "the pool is what this test checks");
+    for n in 0..5 {
+        let answer = call(
+            &hostile,
+            &runtime,
+            "/memory-left",
+            &format!("req-memory-{n}"),
+            CallLimits::default(),
+        )
+        .await
+        .expect("answer");
+        let seen = title(answer);
+        let (before, after) = seen.split_once(' ').expect("two counts");
+        assert_eq!(before, "0", "call {n} read an earlier call's memory ({seen})");
+        // The scan does find markers: the call's own, once it left them.
+        assert!(after.parse::<usize>().expect("count") > 100_000, "{seen}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_is_reported_with_the_request_id_and_leaks_nothing() {
     let (runtime, hostile, _) = setup().await;

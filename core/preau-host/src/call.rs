@@ -127,12 +127,16 @@ pub(crate) async fn run(
     let started = Instant::now();
     let until = started + deadline;
     // Admission: at most as many live instances as the pool holds; waiting counts against the
-    // deadline.
-    let permit =
-        match tokio::time::timeout(deadline, runtime.admission.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(CallError::Deadline { request_id }),
-        };
+    // deadline (a timer only when the pool is full).
+    let permit = match runtime.admission.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            match tokio::time::timeout(deadline, runtime.admission.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => return Err(CallError::Deadline { request_id }),
+            }
+        }
+    };
     let mut store = Store::new(&runtime.engine, State::new(env, plugin.sha256.clone()));
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);

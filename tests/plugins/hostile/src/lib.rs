@@ -1,6 +1,6 @@
 //! A hostile plugin: each path misbehaves in one way (an infinite loop, a memory bomb, a panic,
 //! an oversized or malformed view, a host it was not granted, caps passed, an upload left
-//! unfinished), and `/ok` answers normally, so the suite can check that the host stops each one
+//! unfinished, memory left for the next call to read), and `/ok` answers normally, so the suite can check that the host stops each one
 //! and keeps serving. Its widget loops, its event handler panics and its export is not JSON.
 
 wit_bindgen::generate!({
@@ -52,6 +52,52 @@ fn fetch(method: &str, url: &str, body: Vec<u8>) -> String {
     }
 }
 
+/// Sixteen bytes no data segment holds: built at run time, never written as a literal.
+#[repr(align(16))]
+struct Marker([u8; 16]);
+
+fn marker() -> Marker {
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37) ^ 0x5a;
+    }
+    Marker(bytes)
+}
+
+/// "{before} {after}": how many copies of the marker an earlier call left in this instance's
+/// linear memory (a fresh or well reset memory has none), then how many there are once this
+/// call left its own: one on the heap, one in the shadow stack, and 2 MiB of them in memory
+/// grown for the purpose.
+fn memory_left() -> String {
+    let before = markers_in_memory();
+    std::hint::black_box(Box::leak(Box::new(marker())));
+    let mut on_stack = marker();
+    std::hint::black_box(&mut on_stack);
+    let grown: Vec<Marker> = (0..(2 << 20) / 16).map(|_| marker()).collect();
+    std::hint::black_box(Vec::leak(grown));
+    // The same scan now finds what this call left: it would see an earlier call's too.
+    format!("{before} {}", markers_in_memory())
+}
+
+/// Copies of the marker in linear memory, but the scan's own.
+fn markers_in_memory() -> usize {
+    let mine = marker();
+    let own = std::ptr::addr_of!(mine) as usize;
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    let mut found = 0;
+    for addr in (16..end - 16).step_by(16) {
+        if addr == own {
+            continue;
+        }
+        // SAFETY: every address below `memory.size` is readable linear memory in wasm.
+        let bytes = unsafe { std::ptr::read_volatile(addr as *const [u8; 16]) };
+        if bytes == mine.0 {
+            found += 1;
+        }
+    }
+    found
+}
+
 impl handler::Guest for Hostile {
     fn handle(req: Request) -> Result<Response, Failure> {
         match req.path.as_str() {
@@ -72,6 +118,7 @@ impl handler::Guest for Hostile {
                 }
             }
             "/panic" => panic!("plugin secret 7c1e-do-not-leak"),
+            "/memory-left" => outcome(memory_left()),
             "/huge" => Ok(Response::View(format!(
                 r#"{{"schema":"view/1.0","title":"{}"}}"#,
                 "x".repeat(2 << 20)
