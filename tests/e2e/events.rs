@@ -16,6 +16,7 @@ use preau_core::db::identity::NewUser;
 use preau_core::db::outbox::DeliveryRow;
 use preau_core::events::{EventWorker, RunReport, Settings};
 use preau_core::identity::{Profile, Uai};
+use preau_core::maintenance::run_purges;
 use preau_core::plugins::Lifecycle;
 use preau_core::plugins::host::PluginHost;
 use preau_core::testing::TestDb;
@@ -520,4 +521,74 @@ async fn two_nodes_delivering_at_once_deliver_each_event_once() {
             assert_eq!(attempts, 1, "{plugin} got event {id} once");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_maintenance_announces_a_new_school_year_once_and_only_a_new_one() {
+    let w = World::new().await;
+    let at = |day: &str| {
+        Clock::new(
+            chrono_tz::Europe::Paris,
+            Some(ClockOverride::parse(day).expect("day")),
+        )
+    };
+    let started = |w: &World| {
+        let db = w.db().clone();
+        let id = w.establishment_id.clone();
+        async move {
+            db.outbox_events(&id)
+                .await
+                .expect("events")
+                .into_iter()
+                .filter(|e| e.kind == "school-year.started")
+                .map(|e| e.payload)
+                .collect::<Vec<_>>()
+        }
+    };
+    // The year running when Préau first runs is only recorded: nothing to archive yet.
+    let report = run_purges(w.db(), &at("2026-11-30"), &w.config)
+        .await
+        .expect("first run");
+    assert_eq!(report.school_year_events, 0);
+    assert!(started(&w).await.is_empty());
+    // Later in the same year: nothing either.
+    let report = run_purges(w.db(), &at("2027-07-31"), &w.config)
+        .await
+        .expect("summer");
+    assert_eq!(report.school_year_events, 0);
+    // The first run on 1 August announces 2027-2028 where plugins are enabled (the collège),
+    // and only there.
+    let report = run_purges(w.db(), &at("2027-08-01"), &w.config)
+        .await
+        .expect("rollover");
+    assert_eq!(report.school_year_events, 1);
+    let payloads = started(&w).await;
+    assert_eq!(payloads.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&payloads[0]).expect("json"),
+        serde_json::json!({"school-year": "2027-2028"})
+    );
+    assert!(
+        w.db()
+            .outbox_events(&w.other_establishment_id)
+            .await
+            .expect("events")
+            .is_empty()
+    );
+    // Two nodes' next runs, and a clock set back to the previous year, announce nothing more.
+    let (first, second) = (at("2027-08-01"), at("2027-08-02"));
+    let (a, b) = tokio::join!(
+        run_purges(w.db(), &first, &w.config),
+        run_purges(w.db(), &second, &w.config)
+    );
+    assert_eq!(a.expect("node a").school_year_events, 0);
+    assert_eq!(b.expect("node b").school_year_events, 0);
+    let report = run_purges(w.db(), &at("2027-06-01"), &w.config)
+        .await
+        .expect("clock set back");
+    assert_eq!(report.school_year_events, 0);
+    assert_eq!(started(&w).await.len(), 1);
+    // The event reaches the enabled plugins like any other.
+    let run = w.worker().run_once().await.expect("deliver");
+    assert!(run.delivered >= 1, "{run:?}");
 }

@@ -1,6 +1,7 @@
 //! Periodic housekeeping that `preau serve` runs every hour: ended sessions, connection traces
 //! past their retention, accounts departed for longer than the configured delay (CNIL limits,
-//! see `config.rs`), used or expired one-time tokens, delivered events. Several nodes may run it
+//! see `config.rs`), used or expired one-time tokens, delivered events; and the school-year
+//! rollover, announced to plugins by the first run in a new school year (1 August). Several nodes may run it
 //! at once: every purge is an idempotent `DELETE`; a departed account is erased through
 //! `privacy::erase_account` (every plugin's `user-data.delete`, then its documents and files,
 //! then the account), and one a plugin failed to forget stays for the next run.
@@ -27,6 +28,9 @@ pub struct PurgeReport {
     pub erasures_deferred: u64,
     /// Events whose deliveries all ended, past [`EVENTS_KEPT`].
     pub events: u64,
+    /// `school-year.started` events enqueued: the run that first sees a new school year
+    /// ([`crate::db::tx::Tx::record_school_year`]) announces it.
+    pub school_year_events: u64,
 }
 
 /// How long an event is kept once every delivery of it ended (for inspection).
@@ -62,6 +66,14 @@ pub async fn run_purges_with(
         events: db.purge_events(now - ms(EVENTS_KEPT)).await?,
         ..PurgeReport::default()
     };
+    let mut tx = db.begin(now).await?;
+    report.school_year_events = tx
+        .record_school_year(&crate::calendar::school_year_id(clock.today()))
+        .await?;
+    tx.commit().await?;
+    if report.school_year_events > 0 {
+        crate::db::outbox::wake();
+    }
     for user_id in db
         .departed_users_before(now - ms(config.retention.departed_users))
         .await?

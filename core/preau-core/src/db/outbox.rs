@@ -188,6 +188,37 @@ impl Tx {
         Ok(written)
     }
 
+    /// Records that `school_year` (`2026-2027`) is the current one, and when it follows the
+    /// latest recorded year — the rollover —, enqueues its `school-year.started` in this same
+    /// transaction. The year current when Préau first runs is only recorded (there is no
+    /// rollover to announce, and a plugin must not archive the running year), and a year before
+    /// the latest recorded one (a clock set back) is ignored. Nodes may call this at once: the
+    /// year is the table's key, so one of them announces it. How many events were written.
+    pub async fn record_school_year(&mut self, school_year: &str) -> DbResult<u64> {
+        let now = self.now_ms;
+        let latest: Option<String> = run_tx!(self, conn => {
+            sqlx::query_scalar("SELECT MAX(school_year_id) FROM school_year_starts")
+                .fetch_one(&mut *conn).await?
+        });
+        let announce = match latest.as_deref() {
+            None => false,
+            Some(latest) if latest >= school_year => return Ok(0),
+            Some(_) => true,
+        };
+        let inserted = run_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO school_year_starts (school_year_id, recorded_at, announced) VALUES ($1, $2, $3) \
+                 ON CONFLICT (school_year_id) DO NOTHING",
+            )
+            .bind(school_year).bind(now).bind(announce)
+            .execute(&mut *conn).await?.rows_affected()
+        });
+        if inserted == 0 || !announce {
+            return Ok(0);
+        }
+        self.enqueue_school_year_started(school_year).await
+    }
+
     /// Up to `limit` events whose deliveries are not listed yet, oldest first, locked for this
     /// transaction (another node skips them).
     pub async fn outbox_pending_events(&mut self, limit: u32) -> DbResult<Vec<PendingEvent>> {
