@@ -70,8 +70,8 @@ async fn native(State(state): State<AppState>, user: SignedIn) -> Result<Respons
     let uai: preau_core::identity::Uai =
         "0750652B".parse().map_err(|_| PageError::not_found(lang))?;
     let establishment = state
-        .db
-        .establishment(&uai)
+        .establishments
+        .by_uai(&state.db, &uai)
         .await
         .map_err(|e| PageError::from_db(e, lang))?
         .ok_or_else(|| PageError::not_found(lang))?;

@@ -29,8 +29,7 @@ pub enum EstablishmentAccess {
 impl Access {
     /// Loads what `user_id` holds.
     pub async fn load(db: &Db, user_id: &str) -> DbResult<Access> {
-        let attachments = db.attachments_of(user_id).await?;
-        let roles = db.roles_of(user_id).await?;
+        let (attachments, roles) = db.positions_of(user_id).await?;
         let admin_of = roles
             .iter()
             .filter(|r| r.role == Role::AdminLocal)

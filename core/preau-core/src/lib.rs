@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod establishments;
 pub mod events;
 pub mod identity;
 pub mod mail;

@@ -8,13 +8,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use preau_core::access::Access;
 use preau_core::api::AppState;
 use preau_core::auth::password;
 use preau_core::clock::{Clock, ClockOverride};
 use preau_core::config::Config;
 use preau_core::db::identity::{Function, GroupKind, NewClassGroup, NewUser, Relationship};
 use preau_core::identity::{Profile, Role};
-use preau_core::rights::{CORE, DIRECTORY_ADULTS, DIRECTORY_CLASSES};
+use preau_core::rights::{
+    CORE, CORE_PERMISSIONS, DIRECTORY_ADULTS, DIRECTORY_CLASSES, authorize_named, permissions_in,
+};
 use preau_core::server;
 use preau_core::testing::TestDb;
 use serde_json::{Value, json};
@@ -238,6 +241,87 @@ async fn authorization_matrix() {
         ];
         assert_eq!(got, expected, "{who}");
     }
+}
+
+/// What the dashboard reads at once answers exactly as the one-permission check, for every
+/// person, establishment and core permission, before and after a grant change; a person's
+/// attachments and roles read in one query are those read apart.
+#[tokio::test]
+async fn permissions_read_at_once_agree_with_each_check() {
+    let w = world().await;
+    let other =
+        w.t.db
+            .establishments()
+            .await
+            .expect("establishments")
+            .into_iter()
+            .find(|e| e.id != w.college)
+            .expect("other")
+            .id;
+    let agree = |step: &'static str| {
+        let w = &w;
+        let other = other.clone();
+        async move {
+            for who in WHO {
+                let access = Access::load(&w.t.db, &w.ids[who]).await.expect("access");
+                // The one query `Access::load` makes reads what the two separate ones do.
+                let apart = (
+                    w.t.db
+                        .attachments_of(&w.ids[who])
+                        .await
+                        .expect("attachments"),
+                    w.t.db.roles_of(&w.ids[who]).await.expect("roles"),
+                );
+                assert_eq!(
+                    format!("{:?}", (&access.attachments, &access.roles)),
+                    format!("{:?}", (&apart.0, &apart.1)),
+                    "{who}"
+                );
+                for establishment in [w.college.as_str(), other.as_str()] {
+                    let all = permissions_in(&w.t.db, &access, establishment)
+                        .await
+                        .expect("permissions");
+                    for p in CORE_PERMISSIONS {
+                        let one = authorize_named(&w.t.db, &access, establishment, p.service, p.id)
+                            .await
+                            .expect("authorize");
+                        assert_eq!(all.allows(p.service, p.id), one, "{step}: {who} {}", p.id);
+                    }
+                    assert!(!all.allows("exemple:inconnu", "voir") || one_of_admins(who));
+                }
+            }
+        }
+    };
+    agree("defaults").await;
+    w.t.db
+        .set_grant(
+            &w.college,
+            CORE,
+            DIRECTORY_CLASSES.id,
+            Profile::Parent,
+            false,
+            None,
+            1,
+        )
+        .await
+        .expect("withdraw");
+    w.t.db
+        .set_grant(
+            &w.college,
+            CORE,
+            DIRECTORY_ADULTS.id,
+            Profile::Eleve,
+            true,
+            None,
+            2,
+        )
+        .await
+        .expect("grant");
+    agree("after a change").await;
+}
+
+fn one_of_admins(who: &str) -> bool {
+    who == "admin_local" || who == "admin_collectivite"
 }
 
 #[tokio::test]

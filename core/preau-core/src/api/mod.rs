@@ -33,6 +33,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The plugins of this server (`/e/{uai}/apps/…`, the dashboard's widgets).
     pub plugins: Arc<crate::plugins::host::PluginHost>,
+    /// Establishments by UAI, reused for a second (`/e/{uai}/…` lookups).
+    pub establishments: Arc<crate::establishments::RecentEstablishments>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             clock,
             config,
             plugins: Arc::new(plugins),
+            establishments: Arc::default(),
         }
     }
 }

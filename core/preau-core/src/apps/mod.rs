@@ -279,8 +279,8 @@ async fn serve(
         return Err(Refusal::not_found(json, lang));
     }
     let establishment = state
-        .db
-        .establishment(&uai)
+        .establishments
+        .by_uai(&state.db, &uai)
         .await
         .map_err(&db_err)?
         .ok_or_else(|| Refusal::not_found(json, lang))?;

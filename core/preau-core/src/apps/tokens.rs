@@ -86,8 +86,8 @@ async fn context(
     let lang = user.visitor.tr.lang;
     let uai: Uai = uai.parse().map_err(|_| PageError::not_found(lang))?;
     let establishment = state
-        .db
-        .establishment(&uai)
+        .establishments
+        .by_uai(&state.db, &uai)
         .await
         .map_err(|e| PageError::from_db(e, lang))?
         .ok_or_else(|| PageError::not_found(lang))?;
@@ -120,7 +120,7 @@ async fn context(
     if feeds.is_empty() {
         return Err(PageError::not_found(lang));
     }
-    Ok((establishment.id, uai.to_string(), loaded, feeds))
+    Ok((establishment.id.clone(), uai.to_string(), loaded, feeds))
 }
 
 /// `GET …/_flux`.

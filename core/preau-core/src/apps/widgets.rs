@@ -11,7 +11,7 @@ use super::render::{self, RenderContext};
 use crate::access::Access;
 use crate::api::AppState;
 use crate::portal::i18n::Lang;
-use crate::rights::authorize_named;
+use crate::rights::permissions_in;
 
 /// One widget as the dashboard shows it.
 #[derive(Debug, Clone)]
@@ -42,7 +42,14 @@ pub async fn for_dashboard(
             return Vec::new();
         }
     };
-    // What to ask, once the permissions are known.
+    // What to ask, once the permissions are known (one query for all of them).
+    let permissions = match permissions_in(&state.db, access, establishment_id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard: permissions unreadable");
+            return Vec::new();
+        }
+    };
     let mut asks = Vec::new();
     for e in enabled.iter() {
         let loaded = match state.plugins.load(e).await {
@@ -54,16 +61,7 @@ pub async fn for_dashboard(
             }
         };
         for widget in &loaded.manifest.widgets {
-            let allowed = authorize_named(
-                &state.db,
-                access,
-                establishment_id,
-                &loaded.manifest.id,
-                &widget.permission,
-            )
-            .await
-            .unwrap_or(false);
-            if allowed {
+            if permissions.allows(&loaded.manifest.id, &widget.permission) {
                 asks.push((loaded.clone(), widget.clone()));
             }
         }

@@ -60,6 +60,9 @@ pub struct SessionRow {
     pub first_name: String,
     pub last_name: String,
     pub login: String,
+    /// The account's unread notifications (the page frame's bell), read with the session so
+    /// that a page costs no extra query for it.
+    pub unread_notifications: i64,
 }
 
 /// A session is marked as used at most this often (one write per minute, not per request).
@@ -193,7 +196,8 @@ pub struct ThrottleState {
 const SELECT_SESSION: &str = "SELECT s.id_hash, s.user_id, s.kind, s.csrf_token, s.establishment_id, s.created_at, \
      s.last_seen_at, s.expires_at, s.ip, s.user_agent, u.state AS user_state, \
      u.must_change_password, u.charter_version, (SELECT MAX(version) FROM charters) AS charter_current, \
-     u.first_name, u.last_name, u.login \
+     u.first_name, u.last_name, u.login, \
+     (SELECT COUNT(*) FROM notifications n WHERE n.user_id = s.user_id AND n.read_at IS NULL) AS unread_notifications \
      FROM sessions s JOIN users u ON u.id = s.user_id";
 
 impl Db {

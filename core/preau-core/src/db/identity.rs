@@ -878,6 +878,62 @@ struct AttachmentRow {
     function_label: Option<String>,
 }
 
+/// A row of [`Db::positions_of`]: an attachment (with one of its functions) or a role.
+#[derive(FromRow)]
+struct PositionRow {
+    /// `attachment` or `role`.
+    source: String,
+    /// The attachment's id (empty for a role).
+    id: String,
+    establishment_id: Option<String>,
+    uai: Option<String>,
+    establishment_name: String,
+    /// The attachment's profile or the role.
+    kind: String,
+    national_code: Option<String>,
+    function_code: Option<String>,
+    function_label: Option<String>,
+}
+
+/// Attachment rows (one per function, or one without), sorted by attachment, as views.
+fn fold_attachments(
+    rows: impl IntoIterator<Item = AttachmentRow>,
+) -> DbResult<Vec<AttachmentView>> {
+    let mut out: Vec<AttachmentView> = Vec::new();
+    for r in rows {
+        let function = match (r.function_code, r.function_label) {
+            (Some(code), Some(label)) => Some(Function { code, label }),
+            _ => None,
+        };
+        if let Some(last) = out.last_mut().filter(|a| a.id == r.id) {
+            last.functions.extend(function);
+            continue;
+        }
+        out.push(AttachmentView {
+            functions: function.into_iter().collect(),
+            uai: Uai::parse(&r.uai).map_err(invalid)?,
+            profile: r.profile.parse().map_err(invalid)?,
+            id: r.id,
+            establishment_id: r.establishment_id,
+            establishment_name: r.establishment_name,
+            national_code: r.national_code,
+        });
+    }
+    Ok(out)
+}
+
+fn role_view(
+    role: String,
+    uai: Option<String>,
+    establishment_id: Option<String>,
+) -> DbResult<RoleView> {
+    Ok(RoleView {
+        role: role.parse().map_err(invalid)?,
+        uai: uai.map(|u| Uai::parse(&u)).transpose().map_err(invalid)?,
+        establishment_id,
+    })
+}
+
 impl Db {
     /// The collectivité, once named.
     pub async fn collectivite(&self) -> DbResult<Option<Collectivite>> {
@@ -987,27 +1043,7 @@ impl Db {
             .bind(user_id)
             .fetch_all(pool).await?
         });
-        let mut out: Vec<AttachmentView> = Vec::new();
-        for r in rows {
-            let function = match (r.function_code, r.function_label) {
-                (Some(code), Some(label)) => Some(Function { code, label }),
-                _ => None,
-            };
-            if let Some(last) = out.last_mut().filter(|a| a.id == r.id) {
-                last.functions.extend(function);
-                continue;
-            }
-            out.push(AttachmentView {
-                functions: function.into_iter().collect(),
-                uai: Uai::parse(&r.uai).map_err(invalid)?,
-                profile: r.profile.parse().map_err(invalid)?,
-                id: r.id,
-                establishment_id: r.establishment_id,
-                establishment_name: r.establishment_name,
-                national_code: r.national_code,
-            });
-        }
-        Ok(out)
+        fold_attachments(rows)
     }
 
     /// A person's roles.
@@ -1021,14 +1057,52 @@ impl Db {
             .fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|(role, uai, establishment_id)| {
-                Ok(RoleView {
-                    role: role.parse().map_err(invalid)?,
-                    uai: uai.map(|u| Uai::parse(&u)).transpose().map_err(invalid)?,
-                    establishment_id,
-                })
-            })
+            .map(|(role, uai, establishment_id)| role_view(role, uai, establishment_id))
             .collect()
+    }
+
+    /// [`Db::attachments_of`] and [`Db::roles_of`] in one query (every page asks both, through
+    /// `Access::load`), in the same orders.
+    pub async fn positions_of(
+        &self,
+        user_id: &str,
+    ) -> DbResult<(Vec<AttachmentView>, Vec<RoleView>)> {
+        let rows: Vec<PositionRow> = run!(self, pool => {
+            sqlx::query_as(
+                "SELECT 'attachment' AS source, a.id, a.establishment_id, e.uai, e.name AS establishment_name, \
+                 a.profile AS kind, a.national_code, f.code AS function_code, f.label AS function_label \
+                 FROM attachments a JOIN establishments e ON e.id = a.establishment_id \
+                 LEFT JOIN attachment_functions f ON f.attachment_id = a.id \
+                 WHERE a.user_id = $1 \
+                 UNION ALL \
+                 SELECT 'role', '', e.id, e.uai, '', r.role, NULL, NULL, NULL \
+                 FROM role_assignments r LEFT JOIN establishments e ON e.id = r.establishment_id \
+                 WHERE r.user_id = $1",
+            )
+            .bind(user_id)
+            .fetch_all(pool).await?
+        });
+        let (mut attachments, mut roles): (Vec<PositionRow>, Vec<PositionRow>) =
+            rows.into_iter().partition(|r| r.source == "attachment");
+        attachments.sort_by(|a, b| {
+            (&a.uai, &a.kind, &a.function_code).cmp(&(&b.uai, &b.kind, &b.function_code))
+        });
+        roles.sort_by(|a, b| (&a.kind, &a.uai).cmp(&(&b.kind, &b.uai)));
+        let attachments = fold_attachments(attachments.into_iter().map(|r| AttachmentRow {
+            id: r.id,
+            establishment_id: r.establishment_id.unwrap_or_default(),
+            uai: r.uai.unwrap_or_default(),
+            establishment_name: r.establishment_name,
+            profile: r.kind,
+            national_code: r.national_code,
+            function_code: r.function_code,
+            function_label: r.function_label,
+        }))?;
+        let roles = roles
+            .into_iter()
+            .map(|r| role_view(r.kind, r.uai, r.establishment_id))
+            .collect::<DbResult<_>>()?;
+        Ok((attachments, roles))
     }
 
     /// The classes and groups a student belongs to in a school year.

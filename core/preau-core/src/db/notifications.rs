@@ -110,16 +110,6 @@ impl Db {
         }))
     }
 
-    /// How many notifications the person has not read (the bell's count).
-    pub async fn unread_notifications(&self, user_id: &str) -> DbResult<i64> {
-        Ok(run!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
-            )
-            .bind(user_id).fetch_one(pool).await?
-        }))
-    }
-
     /// Marks one of the person's notifications read; its link, `NotFound` if it is not theirs.
     pub async fn read_notification(
         &self,

@@ -117,6 +117,29 @@ impl Db {
             .collect()
     }
 
+    /// Every grant of an establishment, as (service, permission, profile): what a page that asks
+    /// many permissions at once reads in one query ([`crate::rights::permissions_in`]).
+    pub async fn grants_in(
+        &self,
+        establishment_id: &str,
+    ) -> DbResult<Vec<(String, String, Profile)>> {
+        let rows: Vec<(String, String, String)> = run!(self, pool => {
+            sqlx::query_as(
+                "SELECT service, permission, profile FROM grants WHERE establishment_id = $1",
+            )
+            .bind(establishment_id)
+            .fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(service, permission, profile)| {
+                let profile = profile
+                    .parse()
+                    .map_err(|e: crate::identity::UnknownValue| DbError::Invalid(e.to_string()))?;
+                Ok((service, permission, profile))
+            })
+            .collect()
+    }
+
     /// The grant matrix of one service in an establishment: (permission, profile) pairs.
     pub async fn grant_matrix(
         &self,

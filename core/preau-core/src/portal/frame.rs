@@ -215,13 +215,8 @@ impl Frame {
                 })?;
             super::console::may_manage(access, e).then(|| format!("/e/{uai}/services"))
         });
-        let unread = state
-            .db
-            .unread_notifications(&session.user_id)
-            .await
-            .map_err(db_err)?;
         Ok(Frame {
-            unread,
+            unread: session.unread_notifications,
             console_link,
             accounts_link,
             csrf: session.csrf_token.clone(),

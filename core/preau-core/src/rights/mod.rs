@@ -120,6 +120,56 @@ pub async fn authorize_named(
     Ok(profiles.iter().any(|p| granted.contains(p)))
 }
 
+/// Every permission a person holds in one establishment, read at once: for a page that asks
+/// many (the dashboard, one per widget). Answers as [`authorize_named`] would, as of its reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permissions {
+    /// The establishment's local admin or the collectivité admin.
+    Everything,
+    /// Someone with no position there.
+    Nothing,
+    /// The (service, permission) pairs granted to a profile the person holds there.
+    Granted(Vec<(String, String)>),
+}
+
+impl Permissions {
+    /// Whether `id` of `service` is held.
+    pub fn allows(&self, service: &str, id: &str) -> bool {
+        match self {
+            Permissions::Everything => true,
+            Permissions::Nothing => false,
+            Permissions::Granted(pairs) => pairs.iter().any(|(s, p)| s == service && p == id),
+        }
+    }
+}
+
+/// What the person `access` describes holds in the establishment `establishment_id` (one query,
+/// none for admins and strangers).
+pub async fn permissions_in(
+    db: &Db,
+    access: &Access,
+    establishment_id: &str,
+) -> DbResult<Permissions> {
+    let profiles = match access.in_establishment(establishment_id) {
+        EstablishmentAccess::None => return Ok(Permissions::Nothing),
+        EstablishmentAccess::Admin | EstablishmentAccess::Member { admin: true, .. } => {
+            return Ok(Permissions::Everything);
+        }
+        EstablishmentAccess::Member {
+            profiles,
+            admin: false,
+        } => profiles,
+    };
+    Ok(Permissions::Granted(
+        db.grants_in(establishment_id)
+            .await?
+            .into_iter()
+            .filter(|(_, _, profile)| profiles.contains(profile))
+            .map(|(service, permission, _)| (service, permission))
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
