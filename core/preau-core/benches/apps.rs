@@ -5,6 +5,8 @@
 //! - `page/native`: the same page served by a native core route doing the same session and
 //!   rights checks and rendering the same view through the same renderer — the ratio of the two
 //!   is the plugin's overhead;
+//! - `page_16_in_flight/{plugin,native}`: the same two pages, 16 requests at once (criterion
+//!   reports the time per iteration and the requests per second);
 //! - `dispatch_render`: what a plugin page adds, alone: resolving the running version, the call
 //!   and the rendering of its view;
 //! - `dashboard/10_widgets`: the home page with ten enabled plugins' widgets.
@@ -33,6 +35,8 @@ use tower::ServiceExt;
 const VIEW: &str =
     r#"{"schema":"view/1.0","title":"Bonjour","body":[{"kind":"text","text":"Bonjour !"}]}"#;
 const PASSWORD: &str = "Banc-d-essai-2026";
+/// Requests at once in the `page_…_in_flight` group.
+const IN_FLIGHT: usize = 16;
 
 fn manifest(id: &str) -> String {
     format!(
@@ -248,6 +252,20 @@ fn pages(c: &mut Criterion) {
             .to_async(&rt)
             .iter(|| send(&b.app, "/natif", &b.cookie))
     });
+    group.finish();
+
+    // The same two pages with IN_FLIGHT requests at once, as a busy server has them: while one
+    // request waits for the database, the others run, so the time per request is what the
+    // page costs the server rather than how long one client waits.
+    let mut group = c.benchmark_group(format!("page_{IN_FLIGHT}_in_flight"));
+    group.throughput(criterion::Throughput::Elements(IN_FLIGHT as u64));
+    for (name, path) in [("plugin", plugin_path), ("native", "/natif")] {
+        group.bench_function(name, |bench| {
+            bench.to_async(&rt).iter(|| {
+                futures_util::future::join_all((0..IN_FLIGHT).map(|_| send(&b.app, path, &b.cookie)))
+            })
+        });
+    }
     group.finish();
 
     c.bench_function("dispatch_render", |bench| {
