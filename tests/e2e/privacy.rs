@@ -241,6 +241,20 @@ async fn export_and_deletion_reaching_a_disabled_plugin() {
     let hostile = json(&entries[&format!("extensions/essai/piege/{}/export.json", w.uai)]);
     assert!(hostile.get("erreur / error").is_some(), "{hostile}");
 
+    // Building an archive asks every plugin: three per quarter of an hour, then a clear refusal.
+    for _ in 0..2 {
+        let again = send(&app, get("/mon-compte/mes-donnees", &jar)).await;
+        assert_eq!(again.status(), StatusCode::OK);
+    }
+    let refused = send(&app, get("/mon-compte/mes-donnees", &jar)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        text(refused)
+            .await
+            .contains("Vous avez déjà téléchargé vos données plusieurs fois"),
+        "the refusal says when to come back"
+    );
+
     // The student departs; 91 days later the purge erases them everywhere. A plugin that
     // cannot be reached (its package is missing) defers the whole erasure to the next run.
     w.t.db

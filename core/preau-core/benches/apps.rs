@@ -262,7 +262,9 @@ fn pages(c: &mut Criterion) {
     for (name, path) in [("plugin", plugin_path), ("native", "/natif")] {
         group.bench_function(name, |bench| {
             bench.to_async(&rt).iter(|| {
-                futures_util::future::join_all((0..IN_FLIGHT).map(|_| send(&b.app, path, &b.cookie)))
+                futures_util::future::join_all(
+                    (0..IN_FLIGHT).map(|_| send(&b.app, path, &b.cookie)),
+                )
             })
         });
     }

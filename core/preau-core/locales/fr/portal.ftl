@@ -70,6 +70,7 @@ profile-direction = Direction
 profile-invite = Invité
 
 account-title = Mon compte
+account-export-throttled = Vous avez déjà téléchargé vos données plusieurs fois : réessayez dans un quart d'heure.
 account-profile = Mes informations
 account-name = Nom
 account-login = Identifiant

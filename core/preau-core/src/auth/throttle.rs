@@ -11,6 +11,15 @@ pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How long a lock lasts.
 pub const LOCK_MS: i64 = 15 * 60 * 1000;
 
+/// Archives of one person's data ("Mes données") within [`WINDOW_MS`]: building one reads
+/// everything the person has and asks every plugin, so the count is bounded like failures.
+pub const EXPORTS_MAX: i64 = 3;
+
+/// The counter key of a person's data exports.
+pub fn export_key(user_id: &str) -> String {
+    format!("export:{user_id}")
+}
+
 /// The counter key of an account.
 pub fn account_key(login: &str) -> String {
     format!("account:{}", login.trim().to_lowercase())

@@ -359,6 +359,22 @@ pub async fn switch_establishment(
 pub async fn my_data(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
     let tr = user.visitor.tr;
     let id = &user.session.user_id;
+    let counted = state
+        .db
+        .record_failure(
+            &throttle::export_key(id),
+            throttle::EXPORTS_MAX,
+            state.clock.now_ms(),
+        )
+        .await
+        .map_err(|e| PageError::from_db(e, tr.lang))?;
+    if counted.failures > throttle::EXPORTS_MAX {
+        return Err(PageError::service(
+            StatusCode::TOO_MANY_REQUESTS,
+            &tr.t("account-export-throttled"),
+            tr.lang,
+        ));
+    }
     let file = crate::privacy::export_archive(
         &state.db,
         &state.clock,
