@@ -86,8 +86,12 @@ pub const INTERFACES: &[&str] = &[
 ];
 
 /// Bytes of each pooled memory (and a sixteenth of it for tables) reset by hand rather than
-/// given back to the kernel between calls: a Rust plugin's stack (1 MiB) and first heap pages.
-const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// given back to the kernel between calls, when Linux's PAGEMAP_SCAN (6.7+) tells which pages
+/// the last instance touched: a Rust plugin's stack (1 MiB) and first heap pages.
+const KEEP_RESIDENT_SCANNED: usize = 2 << 20;
+/// The same without PAGEMAP_SCAN, where the whole span is memset at every reuse: the first
+/// pages a small plugin touches (BENCHMARKS, 2026-11-28: the best latency of 0, 256 KiB, 1 MiB).
+const KEEP_RESIDENT_UNSCANNED: usize = 256 << 10;
 
 /// How often the epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -165,6 +169,12 @@ impl Runtime {
         let mut engine = None;
         let mut pooling = false;
         if config.pooling {
+            let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() {
+                KEEP_RESIDENT_SCANNED
+            } else {
+                tracing::info!("PAGEMAP_SCAN unavailable: pooled memory reset by its first pages");
+                KEEP_RESIDENT_UNSCANNED
+            };
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(config.max_instances)
                 // A Rust component uses a few core instances, 1-2 memories and 2 tables.
@@ -175,13 +185,12 @@ impl Runtime {
                 .max_tables_per_component(4)
                 .max_memory_size(config.max_memory_bytes)
                 // When a slot is reused, reset by hand (memset) the pages the last instance
-                // touched, found with Linux's PAGEMAP_SCAN (6.7+; elsewhere the first
-                // KEEP_RESIDENT_BYTES), instead of giving them back to the kernel with madvise,
-                // whose TLB shootdowns stall every thread of the process (BENCHMARKS: 11.9 µs
-                // per call and 114,000 calls/s against 28.0 µs and 27,500 with 256 KiB memset
-                // and the rest madvised).
-                .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-                .table_keep_resident(KEEP_RESIDENT_BYTES / 16)
+                // touched, found with Linux's PAGEMAP_SCAN, instead of giving them back to the
+                // kernel with madvise, whose TLB shootdowns stall every thread of the process
+                // (BENCHMARKS: 11.9 µs per call and 114,000 calls/s against 28.0 µs and 27,500
+                // with 256 KiB memset and the rest madvised, which older kernels still get).
+                .linear_memory_keep_resident(keep_resident)
+                .table_keep_resident(keep_resident / 16)
                 .pagemap_scan(wasmtime::Enabled::Auto);
             let mut c = base();
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

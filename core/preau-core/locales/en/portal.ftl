@@ -69,8 +69,8 @@ profile-personnel = Staff
 profile-direction = Management
 profile-invite = Guest
 
-account-export-throttled = You already downloaded your data several times: try again in a quarter of an hour.
 account-title = My account
+account-export-throttled = You already downloaded your data several times: try again in a quarter of an hour.
 account-profile = My details
 account-name = Name
 account-login = Login
