@@ -392,23 +392,6 @@ fn csrf_of(html: &str) -> String {
     html[start..end].to_owned()
 }
 
-/// The first attribute `attr="…"` after `from` in `html`, unescaped.
-fn attr_after(html: &str, from: &str, attr: &str) -> String {
-    let start = html
-        .find(from)
-        .unwrap_or_else(|| panic!("{from} in {html}"));
-    let rest = &html[start..];
-    let marker = format!("{attr}=\"");
-    let a = rest.find(&marker).expect("attribute") + marker.len();
-    let b = rest[a..].find('"').expect("end") + a;
-    rest[a..b]
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// Where a browser on the portal goes for `reference` (dot segments resolved, `%2e` included).
 fn resolved(reference: &str) -> String {
     url::Url::parse("https://preau.example/e/x/y")
@@ -459,7 +442,6 @@ async fn plugin_paths_cannot_leave_the_plugin_through_dot_segments() {
     let head = w.cookie(&w.head).await;
     let base = w.base();
     let escape = format!("/../../../../../e/{}/services/essai/echo/droits", w.uai);
-    let mut escaped = Vec::new();
 
     // 1. A form whose action climbs out of the plugin: rendered with the head's token.
     let view = serde_json::json!({"schema": "view/1.0", "title": "Sondage", "body": [
@@ -475,29 +457,6 @@ async fn plugin_paths_cannot_leave_the_plugin_through_dot_segments() {
     let page = w.send(get(&w.view_path(&view), &head)).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     assert!(!page.body.contains("view-form"));
-    let target = String::new();
-    if page.status == StatusCode::OK {
-        let action = attr_after(&page.body, "view-form", "action");
-        escaped.push(format!("form action {action} → {target}"));
-        // What the head's click does: the console saves the plugin's grant matrix.
-        let csrf = csrf_of(&page.body[page.body.find("view-form").expect("form")..]);
-        let clicked = w
-            .send(post_form(
-                &target,
-                &head,
-                &format!(
-                    "_csrf={csrf}&cell=echo.voir%7Celeve&cell=echo.admin%7Celeve&cell=echo.admin%7Cdirection&cell=echo.voir%7Cdirection"
-                ),
-            ))
-            .await;
-        if clicked.status == StatusCode::SEE_OTHER
-            && w.grants()
-                .await
-                .contains(&("echo.admin".to_owned(), Profile::Eleve))
-        {
-            escaped.push("students were granted echo.admin by the head's click".into());
-        }
-    }
     assert!(
         !w.grants()
             .await
@@ -522,9 +481,11 @@ async fn plugin_paths_cannot_leave_the_plugin_through_dot_segments() {
         ))
         .await;
     let location = redirect.header(header::LOCATION);
-    if redirect.status == StatusCode::SEE_OTHER && !resolved(&location).starts_with(&base) {
-        escaped.push(format!("redirect {location} → {}", resolved(&location)));
-    }
+    assert!(
+        redirect.status != StatusCode::SEE_OTHER || resolved(&location).starts_with(&base),
+        "the redirect {location} leaves the plugin for {}",
+        resolved(&location)
+    );
 
     // 4. A notification's link, followed by the recipient's "open".
     let student = w.cookie(&w.student).await;
@@ -542,28 +503,6 @@ async fn plugin_paths_cannot_leave_the_plugin_through_dot_segments() {
     assert!(sent.body.contains("notifié : Err("), "{}", sent.body);
     let list = w.send(get("/notifications", &student)).await;
     assert!(!list.body.contains("/ouvrir"), "{}", list.body);
-    if list.body.contains("/ouvrir") {
-        let open = attr_after(&list.body, "class=\"notifications\"", "action");
-        let opened = w
-            .send(post_form(
-                &open,
-                &student,
-                &format!("_csrf={}", csrf_of(&list.body)),
-            ))
-            .await;
-        let location = opened.header(header::LOCATION);
-        if !resolved(&location).starts_with(&base) {
-            escaped.push(format!(
-                "notification link {location} → {}",
-                resolved(&location)
-            ));
-        }
-    }
-
-    assert!(
-        escaped.is_empty(),
-        "escaped the plugin: {escaped:#?} {target}"
-    );
 }
 
 /// `find_route` takes the first manifest route whose template fits, while the SDK's router

@@ -170,7 +170,10 @@ async fn a_call_never_reads_what_an_earlier_call_left_in_memory() {
         .expect("answer");
         let seen = title(answer);
         let (before, after) = seen.split_once(' ').expect("two counts");
-        assert_eq!(before, "0", "call {n} read an earlier call's memory ({seen})");
+        assert_eq!(
+            before, "0",
+            "call {n} read an earlier call's memory ({seen})"
+        );
         // The scan does find markers: the call's own, once it left them.
         assert!(after.parse::<usize>().expect("count") > 100_000, "{seen}");
     }
