@@ -568,11 +568,11 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
     let jar = w.cookie(&w.teacher).await;
     let list = w.send(get(&w.app_path("notes", "/fichiers"), &jar)).await;
     let csrf = csrf_of(&list.body);
-    let multipart = |file: &[u8]| {
+    let multipart_with = |token: &str, file: &[u8]| {
         let boundary = "XyZpreau";
         let mut body = Vec::new();
         for (name, value) in [
-            ("_csrf", csrf.as_str()),
+            ("_csrf", token),
             ("chemin", "mien.txt"),
             ("contenu", "bonjour"),
         ] {
@@ -598,6 +598,7 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
             .body(Body::from(body))
             .expect("request")
     };
+    let multipart = |file: &[u8]| multipart_with(&csrf, file);
     let sent = w.send(multipart(b"%PDF-1.4 contenu")).await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     let list = w.send(get(&w.app_path("notes", "/fichiers"), &jar)).await;
@@ -613,6 +614,34 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
         "{}",
         refused.body
     );
+    // A forged form is refused before any byte of its file is stored: the same oversized
+    // file now gets 403, not the 413 the store would have given while writing it.
+    let forged = w.send(multipart_with("jeton-faux", &big)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert!(
+        forged.body.contains("Ce formulaire a expiré"),
+        "{}",
+        forged.body
+    );
+    // So is a file sent before the token, even a right one: forms send `_csrf` first.
+    let boundary = "XyZpreau";
+    let late_token = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"piece\"; filename=\"tard.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}--\r\n"
+    );
+    let late = w
+        .send(
+            Request::post(w.app_path("notes", "/fichiers/ecrire"))
+                .header(header::COOKIE, &jar)
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(late_token))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::FORBIDDEN, "{}", late.body);
     let after = w.send(get(&w.app_path("notes", "/fichiers"), &jar)).await;
     assert_eq!(
         after.body.matches("Devoir_ndeg1.pdf").count(),
@@ -620,6 +649,7 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
         "{}",
         after.body
     );
+    assert!(!after.body.contains("tard.pdf"), "{}", after.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

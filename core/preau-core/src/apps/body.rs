@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use futures_util::TryStreamExt;
 use preau_host::Upload;
 
+use crate::auth::token::constant_time_eq;
 use crate::plugins::host::LoadedPlugin;
 use crate::store::{PluginStorage, Scope, StoreError};
 
@@ -18,6 +19,12 @@ pub const MAX_FIELDS_BYTES: usize = 256 * 1024;
 pub const MAX_FIELDS: usize = 500;
 /// Most files in one form.
 pub const MAX_FILES: usize = 10;
+
+/// What a form refused for its CSRF token says (French, English).
+pub const CSRF_MESSAGE: (&str, &str) = (
+    "Ce formulaire a expiré ou ne vient pas de Préau : rechargez la page et recommencez.",
+    "This form expired or did not come from Préau: reload the page and try again.",
+);
 
 /// The limits of one body.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +60,9 @@ pub enum BodyError {
     Quota,
     #[error("storage: {0}")]
     Store(StoreError),
+    /// A file came before a valid `_csrf` field (and no `X-CSRF-Token` header proved the form).
+    #[error("csrf")]
+    Csrf,
 }
 
 impl BodyError {
@@ -62,6 +72,7 @@ impl BodyError {
             BodyError::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             BodyError::Quota => StatusCode::INSUFFICIENT_STORAGE,
             BodyError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            BodyError::Csrf => StatusCode::FORBIDDEN,
             BodyError::TooMany | BodyError::Unreadable(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -72,6 +83,7 @@ impl BodyError {
             BodyError::Unsupported => "unsupported_media_type",
             BodyError::Quota => "quota_exceeded",
             BodyError::Store(_) => "internal",
+            BodyError::Csrf => "csrf",
             BodyError::TooMany | BodyError::Unreadable(_) => "bad_request",
         }
     }
@@ -109,6 +121,7 @@ impl BodyError {
                 "Le fichier n'a pas pu être enregistré.".into(),
                 "The file could not be stored.".into(),
             ),
+            BodyError::Csrf => (CSRF_MESSAGE.0.into(), CSRF_MESSAGE.1.into()),
         }
     }
 }
@@ -159,7 +172,13 @@ impl Submitted {
 }
 
 /// Reads the body as its `Content-Type` says. Files are stored under `uploads/{uuid}/{name}`,
-/// their subject the uploading person (so that export and deletion reach them).
+/// their subject the uploading person (so that export and deletion reach them). When
+/// `files_need_token` is given (a cookie session's form whose header did not carry the token),
+/// no file is stored before a `_csrf` field equal to it: the portal's forms send it first.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of one request, passed on once"
+)]
 pub async fn read(
     headers: &HeaderMap,
     body: Body,
@@ -168,6 +187,7 @@ pub async fn read(
     scope: &Scope,
     loaded: &LoadedPlugin,
     user: Option<&str>,
+    files_need_token: Option<&str>,
 ) -> Result<Submitted, BodyError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -217,11 +237,14 @@ pub async fn read(
             let boundary = multer::parse_boundary(content_type)
                 .map_err(|e| BodyError::Unreadable(e.to_string()))?;
             let mut s = Submitted::default();
-            match multipart(
-                body, &boundary, limits, storage, scope, loaded, user, &mut s,
-            )
-            .await
-            {
+            let uploader = Uploader {
+                storage,
+                scope,
+                loaded,
+                user,
+                files_need_token,
+            };
+            match multipart(body, &boundary, limits, &uploader, &mut s).await {
                 Ok(()) => Ok(s),
                 Err(e) => {
                     s.discard(storage, scope, loaded).await;
@@ -239,18 +262,20 @@ async fn bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyError>
         .map_err(|_| BodyError::TooLarge)
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the parts of one request, passed on once"
-)]
+/// Where and for whom a multipart form's files are stored.
+struct Uploader<'a> {
+    storage: &'a PluginStorage,
+    scope: &'a Scope,
+    loaded: &'a LoadedPlugin,
+    user: Option<&'a str>,
+    files_need_token: Option<&'a str>,
+}
+
 async fn multipart(
     body: Body,
     boundary: &str,
     limits: &BodyLimits,
-    storage: &PluginStorage,
-    scope: &Scope,
-    loaded: &LoadedPlugin,
-    user: Option<&str>,
+    to: &Uploader<'_>,
     into: &mut Submitted,
 ) -> Result<(), BodyError> {
     let constraints = multer::Constraints::new().size_limit(
@@ -261,8 +286,8 @@ async fn multipart(
     let mut form =
         multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut text_bytes = 0usize;
-    let files = storage.files(scope, loaded.store_limits);
-    let subjects: Vec<String> = user.map(|u| vec![u.to_owned()]).unwrap_or_default();
+    let files = to.storage.files(to.scope, to.loaded.store_limits);
+    let subjects: Vec<String> = to.user.map(|u| vec![u.to_owned()]).unwrap_or_default();
     while let Some(field) = form.next_field().await.map_err(multer_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(clean_file_name) {
@@ -273,6 +298,15 @@ async fn multipart(
                 if filename.is_empty() {
                     // An empty file input: the browser sends a part without a name.
                     continue;
+                }
+                if let Some(expected) = to.files_need_token {
+                    let proven = into.csrf.as_deref().is_some_and(|sent| {
+                        !expected.is_empty()
+                            && constant_time_eq(sent.as_bytes(), expected.as_bytes())
+                    });
+                    if !proven {
+                        return Err(BodyError::Csrf);
+                    }
                 }
                 let content_type = field
                     .content_type()

@@ -350,6 +350,18 @@ async fn serve(
         body::Submitted::default()
     } else {
         let limits = body::BodyLimits::of(&loaded);
+        let header_token = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // No file is stored for a form whose token is not proven yet (by the header, or by the
+        // `_csrf` field the portal's forms send first).
+        let files_need_token = caller.csrf.as_deref().filter(|expected| {
+            !header_token.as_deref().is_some_and(|sent| {
+                !expected.is_empty() && constant_time_eq(sent.as_bytes(), expected.as_bytes())
+            })
+        });
         let read = body::read(
             &parts.headers,
             Body::new(body),
@@ -358,6 +370,7 @@ async fn serve(
             &scope,
             &loaded,
             caller.user_id.as_deref(),
+            files_need_token,
         )
         .await;
         let submitted = match read {
@@ -369,11 +382,8 @@ async fn serve(
             }
         };
         if let Some(expected) = &caller.csrf {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+            let sent = header_token
+                .clone()
                 .or_else(|| submitted.csrf.clone())
                 .unwrap_or_default();
             // An empty expected token (no pre-session cookie) never validates.
@@ -386,8 +396,8 @@ async fn serve(
                     json,
                     lang,
                     "csrf",
-                    "Ce formulaire a expiré ou ne vient pas de Préau : rechargez la page et recommencez.",
-                    "This form expired or did not come from Préau: reload the page and try again.",
+                    body::CSRF_MESSAGE.0,
+                    body::CSRF_MESSAGE.1,
                 ));
             }
         }
