@@ -245,7 +245,7 @@ async fn authorization_matrix() {
 
 /// What the dashboard reads at once answers exactly as the one-permission check, for every
 /// person, establishment and core permission, before and after a grant change; a person's
-/// attachments and roles read in one query are those read apart.
+/// attachments and roles, read in one query, are those the world gave them.
 #[tokio::test]
 async fn permissions_read_at_once_agree_with_each_check() {
     let w = world().await;
@@ -264,19 +264,41 @@ async fn permissions_read_at_once_agree_with_each_check() {
         async move {
             for who in WHO {
                 let access = Access::load(&w.t.db, &w.ids[who]).await.expect("access");
-                // The one query `Access::load` makes reads what the two separate ones do.
-                let apart = (
-                    w.t.db
-                        .attachments_of(&w.ids[who])
-                        .await
-                        .expect("attachments"),
-                    w.t.db.roles_of(&w.ids[who]).await.expect("roles"),
+                // The one query `Access::load` makes reads the world as `world()` built it.
+                let positions: (Attached, Held) = (
+                    access
+                        .attachments
+                        .iter()
+                        .map(|a| {
+                            let functions: Vec<&str> =
+                                a.functions.iter().map(|f| f.code.as_str()).collect();
+                            (a.establishment_id.as_str(), a.profile, functions)
+                        })
+                        .collect(),
+                    access
+                        .roles
+                        .iter()
+                        .map(|r| (r.role, r.establishment_id.as_deref(), r.uai.is_some()))
+                        .collect(),
                 );
-                assert_eq!(
-                    format!("{:?}", (&access.attachments, &access.roles)),
-                    format!("{:?}", (&apart.0, &apart.1)),
-                    "{who}"
-                );
+                let college = w.college.as_str();
+                let expected: (Attached, Held) = match who {
+                    "eleve" => (vec![(college, Profile::Eleve, vec![])], vec![]),
+                    "parent" | "sibling_parent" => {
+                        (vec![(college, Profile::Parent, vec![])], vec![])
+                    }
+                    "enseignant" | "autre_enseignant" => {
+                        (vec![(college, Profile::Enseignant, vec![])], vec![])
+                    }
+                    "personnel" => (vec![(college, Profile::Personnel, vec!["EDU"])], vec![]),
+                    "direction" => (vec![(college, Profile::Direction, vec![])], vec![]),
+                    "invite" => (vec![(college, Profile::Invite, vec![])], vec![]),
+                    "ailleurs" => (vec![(other.as_str(), Profile::Enseignant, vec![])], vec![]),
+                    "admin_local" => (vec![], vec![(Role::AdminLocal, Some(college), true)]),
+                    "admin_collectivite" => (vec![], vec![(Role::AdminCollectivite, None, false)]),
+                    unknown => panic!("{unknown} missing from the expectations"),
+                };
+                assert_eq!(positions, expected, "{who}");
                 for establishment in [w.college.as_str(), other.as_str()] {
                     let all = permissions_in(&w.t.db, &access, establishment)
                         .await
@@ -319,6 +341,11 @@ async fn permissions_read_at_once_agree_with_each_check() {
         .expect("grant");
     agree("after a change").await;
 }
+
+/// Attachments as (establishment id, profile, function codes).
+type Attached<'a> = Vec<(&'a str, Profile, Vec<&'a str>)>;
+/// Roles as (role, establishment id, whether a UAI comes with it).
+type Held<'a> = Vec<(Role, Option<&'a str>, bool)>;
 
 fn one_of_admins(who: &str) -> bool {
     who == "admin_local" || who == "admin_collectivite"

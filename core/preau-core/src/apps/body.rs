@@ -26,6 +26,12 @@ pub const CSRF_MESSAGE: (&str, &str) = (
     "This form expired or did not come from Préau: reload the page and try again.",
 );
 
+/// Whether `sent` is the form's `expected` token; an empty expected token (no pre-session
+/// cookie) never matches.
+pub fn token_matches(expected: &str, sent: &str) -> bool {
+    !expected.is_empty() && constant_time_eq(sent.as_bytes(), expected.as_bytes())
+}
+
 /// The limits of one body.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
@@ -171,23 +177,14 @@ impl Submitted {
     }
 }
 
-/// Reads the body as its `Content-Type` says. Files are stored under `uploads/{uuid}/{name}`,
-/// their subject the uploading person (so that export and deletion reach them). When
-/// `files_need_token` is given (a cookie session's form whose header did not carry the token),
-/// no file is stored before a `_csrf` field equal to it: the portal's forms send it first.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the parts of one request, passed on once"
-)]
+/// Reads the body as its `Content-Type` says. Files are stored by `to` under
+/// `uploads/{uuid}/{name}`, their subject the uploading person (so that export and deletion
+/// reach them).
 pub async fn read(
     headers: &HeaderMap,
     body: Body,
     limits: &BodyLimits,
-    storage: &PluginStorage,
-    scope: &Scope,
-    loaded: &LoadedPlugin,
-    user: Option<&str>,
-    files_need_token: Option<&str>,
+    to: &Uploader<'_>,
 ) -> Result<Submitted, BodyError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -237,17 +234,10 @@ pub async fn read(
             let boundary = multer::parse_boundary(content_type)
                 .map_err(|e| BodyError::Unreadable(e.to_string()))?;
             let mut s = Submitted::default();
-            let uploader = Uploader {
-                storage,
-                scope,
-                loaded,
-                user,
-                files_need_token,
-            };
-            match multipart(body, &boundary, limits, &uploader, &mut s).await {
+            match multipart(body, &boundary, limits, to, &mut s).await {
                 Ok(()) => Ok(s),
                 Err(e) => {
-                    s.discard(storage, scope, loaded).await;
+                    s.discard(to.storage, to.scope, to.loaded).await;
                     Err(e)
                 }
             }
@@ -263,12 +253,14 @@ async fn bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyError>
 }
 
 /// Where and for whom a multipart form's files are stored.
-struct Uploader<'a> {
-    storage: &'a PluginStorage,
-    scope: &'a Scope,
-    loaded: &'a LoadedPlugin,
-    user: Option<&'a str>,
-    files_need_token: Option<&'a str>,
+pub struct Uploader<'a> {
+    pub storage: &'a PluginStorage,
+    pub scope: &'a Scope,
+    pub loaded: &'a LoadedPlugin,
+    pub user: Option<&'a str>,
+    /// When given (a cookie session's form whose header did not carry the token), no file is
+    /// stored before a `_csrf` field matching it: the portal's forms send it first.
+    pub files_need_token: Option<&'a str>,
 }
 
 async fn multipart(
@@ -299,14 +291,16 @@ async fn multipart(
                     // An empty file input: the browser sends a part without a name.
                     continue;
                 }
-                if let Some(expected) = to.files_need_token {
-                    let proven = into.csrf.as_deref().is_some_and(|sent| {
-                        !expected.is_empty()
-                            && constant_time_eq(sent.as_bytes(), expected.as_bytes())
-                    });
-                    if !proven {
-                        return Err(BodyError::Csrf);
-                    }
+                let proven = |expected| {
+                    into.csrf
+                        .as_deref()
+                        .is_some_and(|sent| token_matches(expected, sent))
+                };
+                if to
+                    .files_need_token
+                    .is_some_and(|expected| !proven(expected))
+                {
+                    return Err(BodyError::Csrf);
                 }
                 let content_type = field
                     .content_type()

@@ -36,7 +36,6 @@ use preau_package::manifest::{Route, RouteAuth};
 
 use crate::access::Access;
 use crate::api::{ApiError, AppState, CSRF_HEADER, CurrentUser};
-use crate::auth::token::constant_time_eq;
 use crate::identity::Uai;
 use crate::plugins::host::LoadedPlugin;
 use crate::portal::error::PageError;
@@ -358,21 +357,18 @@ async fn serve(
         // No file is stored for a form whose token is not proven yet (by the header, or by the
         // `_csrf` field the portal's forms send first).
         let files_need_token = caller.csrf.as_deref().filter(|expected| {
-            !header_token.as_deref().is_some_and(|sent| {
-                !expected.is_empty() && constant_time_eq(sent.as_bytes(), expected.as_bytes())
-            })
+            !header_token
+                .as_deref()
+                .is_some_and(|sent| body::token_matches(expected, sent))
         });
-        let read = body::read(
-            &parts.headers,
-            Body::new(body),
-            &limits,
-            state.plugins.storage(),
-            &scope,
-            &loaded,
-            caller.user_id.as_deref(),
+        let uploader = body::Uploader {
+            storage: state.plugins.storage(),
+            scope: &scope,
+            loaded: &loaded,
+            user: caller.user_id.as_deref(),
             files_need_token,
-        )
-        .await;
+        };
+        let read = body::read(&parts.headers, Body::new(body), &limits, &uploader).await;
         let submitted = match read {
             Ok(s) => s,
             Err(e) => {
@@ -386,8 +382,7 @@ async fn serve(
                 .clone()
                 .or_else(|| submitted.csrf.clone())
                 .unwrap_or_default();
-            // An empty expected token (no pre-session cookie) never validates.
-            if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            if !body::token_matches(expected, &sent) {
                 submitted
                     .discard(state.plugins.storage(), &scope, &loaded)
                     .await;

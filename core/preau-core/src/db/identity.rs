@@ -866,18 +866,6 @@ pub struct Period {
 // Reads
 // ---------------------------------------------------------------------------------------------
 
-#[derive(FromRow)]
-struct AttachmentRow {
-    id: String,
-    establishment_id: String,
-    uai: String,
-    establishment_name: String,
-    profile: String,
-    national_code: Option<String>,
-    function_code: Option<String>,
-    function_label: Option<String>,
-}
-
 /// A row of [`Db::positions_of`]: an attachment (with one of its functions) or a role.
 #[derive(FromRow)]
 struct PositionRow {
@@ -896,9 +884,7 @@ struct PositionRow {
 }
 
 /// Attachment rows (one per function, or one without), sorted by attachment, as views.
-fn fold_attachments(
-    rows: impl IntoIterator<Item = AttachmentRow>,
-) -> DbResult<Vec<AttachmentView>> {
+fn fold_attachments(rows: Vec<PositionRow>) -> DbResult<Vec<AttachmentView>> {
     let mut out: Vec<AttachmentView> = Vec::new();
     for r in rows {
         let function = match (r.function_code, r.function_label) {
@@ -911,10 +897,10 @@ fn fold_attachments(
         }
         out.push(AttachmentView {
             functions: function.into_iter().collect(),
-            uai: Uai::parse(&r.uai).map_err(invalid)?,
-            profile: r.profile.parse().map_err(invalid)?,
+            uai: Uai::parse(r.uai.as_deref().unwrap_or_default()).map_err(invalid)?,
+            profile: r.kind.parse().map_err(invalid)?,
             id: r.id,
-            establishment_id: r.establishment_id,
+            establishment_id: r.establishment_id.unwrap_or_default(),
             establishment_name: r.establishment_name,
             national_code: r.national_code,
         });
@@ -1031,38 +1017,17 @@ impl Db {
 
     /// A person's attachments, with their functions, by establishment and profile.
     pub async fn attachments_of(&self, user_id: &str) -> DbResult<Vec<AttachmentView>> {
-        // One query: attachments with their functions (one row per function, or one without).
-        let rows: Vec<AttachmentRow> = run!(self, pool => {
-            sqlx::query_as(
-                "SELECT a.id, a.establishment_id, e.uai, e.name AS establishment_name, a.profile, a.national_code, \
-                 f.code AS function_code, f.label AS function_label \
-                 FROM attachments a JOIN establishments e ON e.id = a.establishment_id \
-                 LEFT JOIN attachment_functions f ON f.attachment_id = a.id \
-                 WHERE a.user_id = $1 ORDER BY e.uai, a.profile, f.code",
-            )
-            .bind(user_id)
-            .fetch_all(pool).await?
-        });
-        fold_attachments(rows)
+        Ok(self.positions_of(user_id).await?.0)
     }
 
     /// A person's roles.
     pub async fn roles_of(&self, user_id: &str) -> DbResult<Vec<RoleView>> {
-        let rows: Vec<(String, Option<String>, Option<String>)> = run!(self, pool => {
-            sqlx::query_as(
-                "SELECT r.role, e.uai, e.id FROM role_assignments r LEFT JOIN establishments e ON e.id = r.establishment_id \
-                 WHERE r.user_id = $1 ORDER BY r.role, e.uai",
-            )
-            .bind(user_id)
-            .fetch_all(pool).await?
-        });
-        rows.into_iter()
-            .map(|(role, uai, establishment_id)| role_view(role, uai, establishment_id))
-            .collect()
+        Ok(self.positions_of(user_id).await?.1)
     }
 
-    /// [`Db::attachments_of`] and [`Db::roles_of`] in one query (every page asks both, through
-    /// `Access::load`), in the same orders.
+    /// A person's attachments (with their functions, by establishment UAI, profile and function
+    /// code) and roles (by role, then UAI, the collectivité's first), in one query: every page
+    /// asks both, through `Access::load`.
     pub async fn positions_of(
         &self,
         user_id: &str,
@@ -1088,16 +1053,7 @@ impl Db {
             (&a.uai, &a.kind, &a.function_code).cmp(&(&b.uai, &b.kind, &b.function_code))
         });
         roles.sort_by(|a, b| (&a.kind, &a.uai).cmp(&(&b.kind, &b.uai)));
-        let attachments = fold_attachments(attachments.into_iter().map(|r| AttachmentRow {
-            id: r.id,
-            establishment_id: r.establishment_id.unwrap_or_default(),
-            uai: r.uai.unwrap_or_default(),
-            establishment_name: r.establishment_name,
-            profile: r.kind,
-            national_code: r.national_code,
-            function_code: r.function_code,
-            function_label: r.function_label,
-        }))?;
+        let attachments = fold_attachments(attachments)?;
         let roles = roles
             .into_iter()
             .map(|r| role_view(r.kind, r.uai, r.establishment_id))
