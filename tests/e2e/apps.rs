@@ -568,8 +568,18 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
     let jar = w.cookie(&w.teacher).await;
     let list = w.send(get(&w.app_path("notes", "/fichiers"), &jar)).await;
     let csrf = csrf_of(&list.body);
+    let boundary = "XyZpreau";
+    let post = |body: Vec<u8>| {
+        Request::post(w.app_path("notes", "/fichiers/ecrire"))
+            .header(header::COOKIE, &jar)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request")
+    };
     let multipart_with = |token: &str, file: &[u8]| {
-        let boundary = "XyZpreau";
         let mut body = Vec::new();
         for (name, value) in [
             ("_csrf", token),
@@ -589,14 +599,7 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
         );
         body.extend_from_slice(file);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        Request::post(w.app_path("notes", "/fichiers/ecrire"))
-            .header(header::COOKIE, &jar)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .expect("request")
+        post(body)
     };
     let multipart = |file: &[u8]| multipart_with(&csrf, file);
     let sent = w.send(multipart(b"%PDF-1.4 contenu")).await;
@@ -624,23 +627,11 @@ async fn uploads_are_stored_in_the_plugins_files_within_its_limit() {
         forged.body
     );
     // So is a file sent before the token, even a right one: forms send `_csrf` first.
-    let boundary = "XyZpreau";
     let late_token = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"piece\"; filename=\"tard.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}--\r\n"
     );
-    let late = w
-        .send(
-            Request::post(w.app_path("notes", "/fichiers/ecrire"))
-                .header(header::COOKIE, &jar)
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(Body::from(late_token))
-                .expect("request"),
-        )
-        .await;
+    let late = w.send(post(late_token.into_bytes())).await;
     assert_eq!(late.status, StatusCode::FORBIDDEN, "{}", late.body);
     let after = w.send(get(&w.app_path("notes", "/fichiers"), &jar)).await;
     assert_eq!(
