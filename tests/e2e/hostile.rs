@@ -179,6 +179,151 @@ async fn a_call_never_reads_what_an_earlier_call_left_in_memory() {
     }
 }
 
+/// Waits until `plugin`'s next instance, made in the background, is ready (or is not).
+async fn wait_ready(plugin: &Plugin, ready: bool) {
+    let since = Instant::now();
+    while plugin.has_ready_instance() != ready {
+        assert!(
+            since.elapsed() < Duration::from_secs(20),
+            "the ready instance never {}",
+            if ready { "came" } else { "went" }
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The instance a call runs in is made before it, in the background, with every service
+/// refused (`warm.rs`); the call that takes it puts in its own context, services and limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_made_ahead_serves_the_call_that_takes_it_with_that_call_s_context() {
+    let (runtime, hostile, hello) = setup().await;
+    assert!(
+        !hello.has_ready_instance(),
+        "nothing made before a first call"
+    );
+    let services = FixedServices::new();
+    let directory = |user: &'static str, id: &'static str| {
+        let (runtime, hello, services) = (runtime.clone(), hello.clone(), services.clone());
+        async move {
+            let answer = hello
+                .handle(
+                    &runtime,
+                    CallContext::new("essai:plugin", "0750652C", Some(user.into()), id),
+                    services,
+                    plugins::grants(),
+                    CallLimits::default(),
+                    RouteRequest {
+                        method: "GET".into(),
+                        path: "/api/directory".into(),
+                        ..RouteRequest::default()
+                    },
+                )
+                .await;
+            view_text(answer)
+        }
+    };
+    let first = directory("u-moi", "req-first").await;
+    assert!(first.contains("moi : u-moi Camille Martin"), "{first}");
+    wait_ready(&hello, true).await;
+    // Making it asked the core nothing: the only contexts it saw are the first call's.
+    let seen = |services: &FixedServices| {
+        services
+            .record
+            .lock()
+            .expect("record")
+            .contexts
+            .iter()
+            .map(|(_, _, user, id)| (user.clone().unwrap_or_default(), id.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        seen(&services),
+        [("u-moi".to_owned(), "req-first".to_owned())].into(),
+        "no service was reached while the instance was made"
+    );
+    let second = directory("u-autre", "req-second").await;
+    assert!(second.contains("moi : u-autre Camille Martin"), "{second}");
+    assert!(
+        seen(&services).contains(&("u-autre".to_owned(), "req-second".to_owned())),
+        "the ready instance called the core with the second call's context"
+    );
+
+    // A ready instance is made for the memory of the call before; a call with a smaller cap
+    // does not take it, and runs within its own cap.
+    let small = CallLimits {
+        memory_bytes: 16 << 20,
+        ..CallLimits::default()
+    };
+    assert_eq!(
+        outcome(
+            call(
+                &hostile,
+                &runtime,
+                "/hold-32",
+                "req-big",
+                CallLimits::default()
+            )
+            .await
+        ),
+        "32 Mio"
+    );
+    wait_ready(&hostile, true).await;
+    let error = call(&hostile, &runtime, "/hold-32", "req-small", small)
+        .await
+        .expect_err("32 MiB do not fit in 16");
+    assert!(matches!(error, CallError::Memory { .. }), "{error:?}");
+}
+
+/// A ready instance nobody takes is dropped after `warm_idle`; with no places for ready
+/// instances, none is made and every call makes its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_instances_are_dropped_when_idle_and_none_are_made_without_places() {
+    let runtime = Runtime::new(&HostConfig {
+        cache_dir: Some(plugins::cache_dir()),
+        warm_idle: Duration::from_millis(200),
+        ..HostConfig::default()
+    })
+    .expect("runtime");
+    let hostile = runtime
+        .load(&plugins::component("hostile"))
+        .await
+        .expect("load");
+    assert_eq!(
+        outcome(call(&hostile, &runtime, "/ok", "req-idle", CallLimits::default()).await),
+        "Bonjour"
+    );
+    wait_ready(&hostile, true).await;
+    wait_ready(&hostile, false).await;
+
+    let cold = Runtime::new(&HostConfig {
+        cache_dir: Some(plugins::cache_dir()),
+        warm_instances: 0,
+        ..HostConfig::default()
+    })
+    .expect("runtime");
+    let hostile = cold
+        .load(&plugins::component("hostile"))
+        .await
+        .expect("load");
+    for n in 0..3 {
+        assert_eq!(
+            outcome(
+                call(
+                    &hostile,
+                    &cold,
+                    "/ok",
+                    &format!("req-cold-{n}"),
+                    CallLimits::default()
+                )
+                .await
+            ),
+            "Bonjour"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!hostile.has_ready_instance());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_is_reported_with_the_request_id_and_leaks_nothing() {
     let (runtime, hostile, _) = setup().await;

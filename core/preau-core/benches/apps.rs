@@ -7,6 +7,9 @@
 //!   is the plugin's overhead;
 //! - `page_16_in_flight/{plugin,native}`: the same two pages, 16 requests at once (criterion
 //!   reports the time per iteration and the requests per second);
+//! - `page/interleaved` (printed): the two pages one after the other, 3,000 times, and the
+//!   ratio of their medians, which drifts of the machine between two criterion groups do not
+//!   shift;
 //! - `dispatch_render`: what a plugin page adds, alone: resolving the running version, the call
 //!   and the rendering of its view;
 //! - `dashboard/10_widgets`: the home page with ten enabled plugins' widgets.
@@ -241,6 +244,8 @@ fn pages(c: &mut Criterion) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(home.matches("class=\"card widget\"").count(), 11, "{home}");
 
+    interleaved(&rt, &b, plugin_path);
+
     let mut group = c.benchmark_group("page");
     group.bench_function("plugin", |bench| {
         bench
@@ -317,6 +322,48 @@ fn pages(c: &mut Criterion) {
         bench.to_async(&rt).iter(|| send(&b.app, "/", &b.cookie))
     });
     group.finish();
+}
+
+/// Requests of each page in the interleaved measurement.
+const INTERLEAVED: usize = 3000;
+
+/// The plugin page and the native page one after the other, alternating which goes first,
+/// `INTERLEAVED` times: the medians and their ratio, printed. Criterion measures one page for
+/// seconds, then the other; whatever else the machine does in between shifts one figure and not
+/// the other, which this pairing cancels.
+fn interleaved(rt: &tokio::runtime::Runtime, b: &Bench, plugin_path: &str) {
+    let time = |path: &str| {
+        let started = std::time::Instant::now();
+        let (status, _) = rt.block_on(send(&b.app, path, &b.cookie));
+        assert_eq!(status, StatusCode::OK);
+        started.elapsed()
+    };
+    let (mut plugin, mut native) = (Vec::new(), Vec::new());
+    for round in 0..INTERLEAVED + 200 {
+        let (p, n) = if round % 2 == 0 {
+            let p = time(plugin_path);
+            (p, time("/natif"))
+        } else {
+            let n = time("/natif");
+            (time(plugin_path), n)
+        };
+        // The first 200 rounds warm up.
+        if round >= 200 {
+            plugin.push(p);
+            native.push(n);
+        }
+    }
+    let median = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (p, n) = (median(&mut plugin), median(&mut native));
+    eprintln!(
+        "page/interleaved: plugin {:.0} µs, native {:.0} µs, ratio {:.2} (medians of {INTERLEAVED} each)",
+        p.as_secs_f64() * 1e6,
+        n.as_secs_f64() * 1e6,
+        p.as_secs_f64() / n.as_secs_f64()
+    );
 }
 
 criterion_group!(benches, pages);

@@ -1,6 +1,7 @@
 //! The plugin runtime's costs, on the `trivial` test plugin (a fixed view, nothing imported): one
 //! call end to end (admission, new Store, instantiate, call, view check, drop) with the pooling
-//! allocator and on demand; loading a component by compiling it versus from the precompiled
+//! allocator and on demand, and with the pool when the instance is made ahead of the call and
+//! dropped after it off the caller's path (`HostConfig::warm_instances`); loading a component by compiling it versus from the precompiled
 //! cache; calls per second with two threads and the resident memory of a live instance (both
 //! printed). For comparison, the same call on `hello`, which imports five `preau:plugin`
 //! interfaces. The services are `Unavailable` (the route asks none).
@@ -52,10 +53,15 @@ fn calls(c: &mut Criterion) {
     let services: Arc<dyn Services> = Arc::new(Unavailable);
     let grants = Arc::new(Grants::default());
     let mut group = c.benchmark_group("host");
-    for pooling in [true, false] {
+    for (name, pooling, warm_instances) in [
+        ("call_pooling", true, 0),
+        ("call_pooling_made_ahead", true, 16),
+        ("call_on_demand", false, 0),
+    ] {
         let runtime = Runtime::new(&HostConfig {
             cache_dir: Some(cache.path().to_path_buf()),
             pooling,
+            warm_instances,
             ..HostConfig::default()
         })
         .expect("runtime");
@@ -65,11 +71,6 @@ fn calls(c: &mut Criterion) {
             "the pooling allocator is available here"
         );
         let plugin = rt.block_on(runtime.load(&component)).expect("load");
-        let name = if pooling {
-            "call_pooling"
-        } else {
-            "call_on_demand"
-        };
         group.bench_function(name, |b| {
             b.to_async(&rt)
                 .iter(|| async { call(&plugin, &runtime, &services, &grants).await })
@@ -95,11 +96,15 @@ fn calls(c: &mut Criterion) {
                 }
             });
             let rate = 20_000.0 / started.elapsed().as_secs_f64();
-            eprintln!("host/calls_per_second_2_threads (pooling): {rate:.0}");
+            eprintln!("host/{name}: {rate:.0} calls per second, 2 threads");
         }
     }
     {
-        let runtime = Runtime::new(&HostConfig::default()).expect("runtime");
+        let runtime = Runtime::new(&HostConfig {
+            warm_instances: 0,
+            ..HostConfig::default()
+        })
+        .expect("runtime");
         let hello = preau_host::testing::test_plugin("hello");
         let plugin = rt.block_on(runtime.load(&hello)).expect("load");
         group.bench_function("call_pooling_hello", |b| {

@@ -1,22 +1,24 @@
-//! One call into a plugin: admission, a fresh `Store` with the call's limits and environment,
-//! the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
+//! One call into a plugin: admission, a fresh instance (made ahead of the call by `warm.rs`, or
+//! here when none is ready) with the call's limits and environment, the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
 //! the checks on what came back. Every export (`handler`, `widgets`, `events`, `user-data`)
 //! goes through the same [`run`]; a widget has its own, shorter deadline. Every failure names
 //! the request id; nothing of the instance outlives the call.
 
 use std::time::{Duration, Instant};
 
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::Trap;
 
 use crate::bindings::exports::preau::plugin::{events, user_data, widgets};
 use crate::limits::{MAX_EXPORT_BYTES, MAX_FAILURE_CHARS};
-use crate::state::{CallEnv, State};
+use crate::state::CallEnv;
+use crate::warm;
 use crate::{Failure, Plugin, Request, Response, Runtime};
 
 /// The limits of one call (the plugin's effective limits, `preau_package::manifest::Limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
-    /// Wall time of a call (request, event, user data), instantiation included (`call_ms`).
+    /// Wall time of a call (request, event, user data) from its admission, instantiation
+    /// included when no instance was made ahead (`call_ms`).
     pub deadline: Duration,
     /// Wall time of a dashboard widget (`widget_ms`).
     pub widget_deadline: Duration,
@@ -97,7 +99,7 @@ impl CallError {
 }
 
 /// Extra wall time the tokio timeout allows past the deadline, for the epoch to notice first.
-const GRACE: Duration = Duration::from_millis(250);
+pub(crate) const GRACE: Duration = Duration::from_millis(250);
 
 /// The export a call runs.
 pub(crate) enum Export {
@@ -115,7 +117,8 @@ pub(crate) enum Answer {
     Done(Result<(), Failure>),
 }
 
-/// Runs `export` in a fresh instance within `deadline` and the limits of `env`.
+/// Runs `export` in a fresh instance within `deadline` and the limits of `env`, then has the
+/// plugin's next instance made.
 pub(crate) async fn run(
     plugin: &Plugin,
     runtime: &Runtime,
@@ -137,18 +140,23 @@ pub(crate) async fn run(
             }
         }
     };
-    let mut store = Store::new(&runtime.engine, State::new(env, plugin.sha256.clone()));
-    store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= until {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::Yield(1)
-        })
-    });
+    let memory_bytes = env.limits.memory_bytes;
+    let (mut store, ready) = match plugin.warm.take(memory_bytes) {
+        Some((mut store, instance)) => {
+            store.data_mut().enter(env);
+            (store, Some(instance))
+        }
+        None => (
+            warm::new_store(&runtime.engine, env, plugin.sha256.clone()),
+            None,
+        ),
+    };
+    warm::set_deadline(&mut store, until);
     let run = async {
-        let instance = plugin.pre.instantiate_async(&mut store).await?;
+        let instance = match ready {
+            Some(instance) => instance,
+            None => plugin.pre.instantiate_async(&mut store).await?,
+        };
         let answer: wasmtime::Result<Answer> = Ok(match &export {
             Export::Handle(req) => Answer::Handle(
                 instance
@@ -187,6 +195,7 @@ pub(crate) async fn run(
     let memory_denied = store.data().limiter.memory_denied;
     drop(store);
     drop(permit);
+    runtime.refill(plugin, memory_bytes, deadline);
     match outcome {
         Err(_) => Err(CallError::Deadline { request_id }),
         Ok(Err(e)) => Err(if memory_denied {

@@ -7,10 +7,12 @@
 //! (keyed by the component's SHA-256 and the engine's compatibility hash, which covers the
 //! wasmtime version and configuration); the result is a [`Plugin`] holding an `InstancePre`.
 //! Every call ([`Plugin::handle`], [`Plugin::widget`], [`Plugin::event`],
-//! [`Plugin::export_user_data`], [`Plugin::delete_user_data`]) gets a fresh `Store` with its own
+//! [`Plugin::export_user_data`], [`Plugin::delete_user_data`]) gets a fresh instance with its own
 //! memory cap, a deadline enforced by epoch interruption (yielding to tokio meanwhile) and a
 //! tokio timeout as a backstop; a misbehaving call ends in a [`CallError`] naming the request id,
-//! and nothing of it survives the call.
+//! and nothing of it survives the call. The instance is made ahead of the call, in the
+//! background, with every service refused, and dropped after it on a thread of its own
+//! (`warm.rs`): neither sits on the request path.
 //!
 //! The imports reach the embedding core through the [`Services`] trait, with a [`CallContext`]
 //! the caller builds and the plugin never sees nor forges; the host checks and bounds what the
@@ -44,6 +46,7 @@ mod storage;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;
+mod warm;
 
 pub use bindings::exports::preau::plugin::handler::{
     Failure, RawAnswer, RawKind, Request, Response, Upload,
@@ -95,6 +98,8 @@ const KEEP_RESIDENT_UNSCANNED: usize = 256 << 10;
 
 /// How often the epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// Epoch ticks between two sweeps of idle ready instances (one second).
+const SWEEP_TICKS: u32 = 200;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -107,6 +112,11 @@ pub struct HostConfig {
     pub max_memory_bytes: usize,
     /// Use the pooling allocator if the address space allows it.
     pub pooling: bool,
+    /// Instances made ahead of a call and not yet taken, at most one per plugin (0: every call
+    /// makes its own instance). The pool has this many slots more than `max_instances`.
+    pub warm_instances: u32,
+    /// How long a ready instance waits for a call before it is dropped.
+    pub warm_idle: Duration,
 }
 
 impl Default for HostConfig {
@@ -116,6 +126,8 @@ impl Default for HostConfig {
             max_instances: 64,
             max_memory_bytes: 64 << 20,
             pooling: true,
+            warm_instances: 16,
+            warm_idle: Duration::from_secs(60),
         }
     }
 }
@@ -141,6 +153,9 @@ pub struct Runtime {
     linker: Linker<State>,
     cache_dir: Option<PathBuf>,
     admission: Arc<Semaphore>,
+    /// Places for ready instances (`warm.rs`).
+    warm_places: Arc<Semaphore>,
+    warm_slots: Arc<warm::WarmSlots>,
     pooling: bool,
     ticker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -157,7 +172,7 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// Builds the engine (pooling allocator when possible, on-demand otherwise), the linker, and
-    /// starts the epoch ticker.
+    /// starts the epoch ticker (which also drops idle ready instances).
     pub fn new(config: &HostConfig) -> Result<Runtime, HostError> {
         let base = || {
             let mut c = Config::new();
@@ -176,11 +191,13 @@ impl Runtime {
                 KEEP_RESIDENT_UNSCANNED
             };
             let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(config.max_instances)
+            // Calls' instances, and ready ones.
+            let instances = config.max_instances + config.warm_instances;
+            pool.total_component_instances(instances)
                 // A Rust component uses a few core instances, 1-2 memories and 2 tables.
-                .total_core_instances(config.max_instances * 4)
-                .total_memories(config.max_instances * 2)
-                .total_tables(config.max_instances * 4)
+                .total_core_instances(instances * 4)
+                .total_memories(instances * 2)
+                .total_tables(instances * 4)
                 .max_memories_per_component(2)
                 .max_tables_per_component(4)
                 .max_memory_size(config.max_memory_bytes)
@@ -219,14 +236,20 @@ impl Runtime {
         .map_err(|e| HostError::Engine(e.to_string()))?;
 
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let warm_slots = Arc::new(warm::WarmSlots::new(config.warm_idle));
         let ticker = {
-            let (engine, stop) = (engine.clone(), stop.clone());
+            let (engine, stop, warm_slots) = (engine.clone(), stop.clone(), warm_slots.clone());
             std::thread::Builder::new()
                 .name("preau-epoch".into())
                 .spawn(move || {
+                    let mut ticks: u32 = 0;
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
+                        ticks = ticks.wrapping_add(1);
+                        if ticks.is_multiple_of(SWEEP_TICKS) {
+                            warm_slots.sweep();
+                        }
                     }
                 })
                 .map_err(HostError::Cache)?
@@ -236,6 +259,8 @@ impl Runtime {
             linker,
             cache_dir: config.cache_dir.clone(),
             admission: Arc::new(Semaphore::new(config.max_instances as usize)),
+            warm_places: Arc::new(Semaphore::new(config.warm_instances as usize)),
+            warm_slots,
             pooling,
             ticker: Some(ticker),
             stop,
@@ -261,7 +286,23 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| HostError::Link(format!("{e:#}")))?;
         let pre = bindings::PluginPre::new(pre).map_err(|e| HostError::Link(format!("{e:#}")))?;
-        Ok(Plugin { pre, sha256 })
+        Ok(Plugin {
+            pre,
+            sha256,
+            warm: self.warm_slots.slot(),
+        })
+    }
+
+    /// Starts making `plugin`'s next instance in the background (`warm.rs`).
+    fn refill(&self, plugin: &Plugin, memory_bytes: usize, deadline: Duration) {
+        let maker = || warm::Maker {
+            engine: self.engine.clone(),
+            pre: plugin.pre.clone(),
+            component: plugin.sha256.clone(),
+            places: self.warm_places.clone(),
+            slot: Arc::downgrade(&plugin.warm),
+        };
+        warm::refill(maker, &plugin.warm, memory_bytes, deadline);
     }
 }
 
@@ -286,6 +327,8 @@ pub struct IdleInstance {
 pub struct Plugin {
     pre: bindings::PluginPre<State>,
     sha256: String,
+    /// Its next instance, made ahead of the call.
+    warm: Arc<warm::WarmSlot>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -300,6 +343,12 @@ impl Plugin {
     /// SHA-256 of the component.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// Whether an instance made ahead of the next call is waiting (tests).
+    #[doc(hidden)]
+    pub fn has_ready_instance(&self) -> bool {
+        self.warm.is_ready()
     }
 
     /// Instantiates the plugin and keeps the instance alive until the result is dropped, without
@@ -319,8 +368,7 @@ impl Plugin {
                 ..CallLimits::default()
             },
         };
-        let mut store = wasmtime::Store::new(&runtime.engine, State::new(env, self.sha256.clone()));
-        store.limiter(|s| &mut s.limiter);
+        let mut store = warm::new_store(&runtime.engine, env, self.sha256.clone());
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = self
             .pre

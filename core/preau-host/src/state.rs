@@ -40,7 +40,21 @@ pub(crate) struct Streams {
     pub buffered: usize,
 }
 
+impl Streams {
+    /// No stream open and nothing buffered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.uploads == 0 && self.downloads == 0 && self.buffered == 0
+    }
+}
+
 impl State {
+    /// Puts a call's environment into an instance made beforehand (`warm.rs`); the memory
+    /// limit stays the one the instance was made with, which the caller checked is the call's.
+    pub(crate) fn enter(&mut self, env: CallEnv) {
+        debug_assert_eq!(self.limiter.memory_bytes, env.limits.memory_bytes);
+        self.env = env;
+    }
+
     pub(crate) fn new(env: CallEnv, component: String) -> State {
         State {
             // No preopened directory, no environment, no arguments, no network, no stdio: the

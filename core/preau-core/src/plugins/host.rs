@@ -136,6 +136,7 @@ impl PluginHost {
                     max_memory_bytes: usize::try_from(largest.saturating_mul(1 << 20))
                         .unwrap_or(usize::MAX),
                     pooling: true,
+                    ..HostConfig::default()
                 };
                 Runtime::new(&config).map(Arc::new)
             })

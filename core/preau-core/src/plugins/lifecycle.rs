@@ -190,6 +190,8 @@ impl Lifecycle {
         // the first call does not pay for the compilation.
         let runtime = preau_host::Runtime::new(&preau_host::HostConfig {
             cache_dir: Some(self.cache_dir()),
+            // Nothing is called here: no instance made ahead.
+            warm_instances: 0,
             ..preau_host::HostConfig::default()
         })?;
         let loaded = runtime.load(package.component()).await?;

@@ -118,6 +118,10 @@ impl handler::Guest for Hostile {
                 }
             }
             "/panic" => panic!("plugin secret 7c1e-do-not-leak"),
+            "/hold-32" => {
+                let held = std::hint::black_box(vec![1u8; 32 << 20]);
+                outcome(format!("{} Mio", held.len() >> 20))
+            }
             "/memory-left" => outcome(memory_left()),
             "/huge" => Ok(Response::View(format!(
                 r#"{{"schema":"view/1.0","title":"{}"}}"#,
