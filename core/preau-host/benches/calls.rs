@@ -1,9 +1,9 @@
 //! The plugin runtime's costs, on the `trivial` test plugin (a fixed view, nothing imported): one
 //! call end to end (admission, new Store, instantiate, call, view check, drop) with the pooling
-//! allocator and on demand, and with the pool when the instance is made ahead of the call and
-//! dropped after it off the caller's path (`HostConfig::warm_instances`); loading a component by compiling it versus from the precompiled
-//! cache; calls per second with two threads and the resident memory of a live instance (both
-//! printed). For comparison, the same call on `hello`, which imports five `preau:plugin`
+//! allocator and on demand, and with the pool when the instance is made ahead of the call in
+//! the background (`HostConfig::warm_instances`); loading a component by compiling it versus
+//! from the precompiled cache; calls per second with two threads and the resident memory of a
+//! live instance (both printed). For comparison, the same call on `hello`, which imports five `preau:plugin`
 //! interfaces. The services are `Unavailable` (the route asks none).
 //! Run: `cargo bench -p preau-host --bench calls`.
 

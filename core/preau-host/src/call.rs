@@ -1,5 +1,5 @@
-//! One call into a plugin: admission, a fresh instance (made ahead of the call by `warm.rs`, or
-//! here when none is ready) with the call's limits and environment, the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
+//! One call into a plugin: admission, a fresh instance (made ahead of the call by `warm.rs`,
+//! or here when none is ready) with the call's limits and environment, the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
 //! the checks on what came back. Every export (`handler`, `widgets`, `events`, `user-data`)
 //! goes through the same [`run`]; a widget has its own, shorter deadline. Every failure names
 //! the request id; nothing of the instance outlives the call.
@@ -17,8 +17,8 @@ use crate::{Failure, Plugin, Request, Response, Runtime};
 /// The limits of one call (the plugin's effective limits, `preau_package::manifest::Limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallLimits {
-    /// Wall time of a call (request, event, user data) from its admission, instantiation
-    /// included when no instance was made ahead (`call_ms`).
+    /// Wall time of a call (request, event, user data), from its start: the wait for
+    /// admission, and instantiation when no instance was made ahead, included (`call_ms`).
     pub deadline: Duration,
     /// Wall time of a dashboard widget (`widget_ms`).
     pub widget_deadline: Duration,
@@ -142,21 +142,20 @@ pub(crate) async fn run(
     };
     let memory_bytes = env.limits.memory_bytes;
     let (mut store, ready) = match plugin.warm.take(memory_bytes) {
-        Some((mut store, instance)) => {
-            store.data_mut().enter(env);
-            (store, Some(instance))
-        }
+        Some((store, instance)) => (store, Some(instance)),
         None => (
-            warm::new_store(&runtime.engine, env, plugin.sha256.clone()),
+            warm::store(&runtime.engine, memory_bytes, plugin.sha256.clone()),
             None,
         ),
     };
-    warm::set_deadline(&mut store, until);
+    warm::set_deadline(&mut store, until, runtime.stop.clone());
     let run = async {
+        // Made ahead or now, the instance was made without the call's environment.
         let instance = match ready {
             Some(instance) => instance,
-            None => plugin.pre.instantiate_async(&mut store).await?,
+            None => warm::instantiate(&plugin.pre, &mut store).await?,
         };
+        store.data_mut().enter(env);
         let answer: wasmtime::Result<Answer> = Ok(match &export {
             Export::Handle(req) => Answer::Handle(
                 instance
@@ -195,7 +194,7 @@ pub(crate) async fn run(
     let memory_denied = store.data().limiter.memory_denied;
     drop(store);
     drop(permit);
-    runtime.refill(plugin, memory_bytes, deadline);
+    runtime.refill(plugin, memory_bytes);
     match outcome {
         Err(_) => Err(CallError::Deadline { request_id }),
         Ok(Err(e)) => Err(if memory_denied {
@@ -210,6 +209,10 @@ pub(crate) async fn run(
                 Some(trap) => CallError::Trap {
                     request_id,
                     detail: trap.to_string(),
+                },
+                None if e.downcast_ref::<warm::StreamAtStart>().is_some() => CallError::Trap {
+                    request_id,
+                    detail: warm::StreamAtStart.to_string(),
                 },
                 None => CallError::Trap {
                     request_id,

@@ -10,9 +10,9 @@
 //! [`Plugin::export_user_data`], [`Plugin::delete_user_data`]) gets a fresh instance with its own
 //! memory cap, a deadline enforced by epoch interruption (yielding to tokio meanwhile) and a
 //! tokio timeout as a backstop; a misbehaving call ends in a [`CallError`] naming the request id,
-//! and nothing of it survives the call. The instance is made ahead of the call, in the
-//! background, with every service refused, and dropped after it on a thread of its own
-//! (`warm.rs`): neither sits on the request path.
+//! and nothing of it survives the call. The instance is usually made ahead of the call, in the
+//! background (`warm.rs`); made ahead or not, code it runs at instantiation is refused every
+//! service, and the call's environment goes in only after.
 //!
 //! The imports reach the embedding core through the [`Services`] trait, with a [`CallContext`]
 //! the caller builds and the plugin never sees nor forges; the host checks and bounds what the
@@ -192,12 +192,12 @@ impl Runtime {
             };
             let mut pool = PoolingAllocationConfig::default();
             // Calls' instances, and ready ones.
-            let instances = config.max_instances + config.warm_instances;
+            let instances = config.max_instances.saturating_add(config.warm_instances);
             pool.total_component_instances(instances)
                 // A Rust component uses a few core instances, 1-2 memories and 2 tables.
-                .total_core_instances(instances * 4)
-                .total_memories(instances * 2)
-                .total_tables(instances * 4)
+                .total_core_instances(instances.saturating_mul(4))
+                .total_memories(instances.saturating_mul(2))
+                .total_tables(instances.saturating_mul(4))
                 .max_memories_per_component(2)
                 .max_tables_per_component(4)
                 .max_memory_size(config.max_memory_bytes)
@@ -294,25 +294,27 @@ impl Runtime {
     }
 
     /// Starts making `plugin`'s next instance in the background (`warm.rs`).
-    fn refill(&self, plugin: &Plugin, memory_bytes: usize, deadline: Duration) {
+    fn refill(&self, plugin: &Plugin, memory_bytes: usize) {
         let maker = || warm::Maker {
             engine: self.engine.clone(),
             pre: plugin.pre.clone(),
             component: plugin.sha256.clone(),
-            places: self.warm_places.clone(),
-            slot: Arc::downgrade(&plugin.warm),
+            closed: self.stop.clone(),
         };
-        warm::refill(maker, &plugin.warm, memory_bytes, deadline);
+        warm::refill(&plugin.warm, &self.warm_places, maker, memory_bytes);
     }
 }
 
 impl Drop for Runtime {
-    /// Stops the epoch ticker (it notices within one tick).
+    /// Stops the epoch ticker (it notices within one tick), then advances the epoch once more:
+    /// guest code still running in an instance being made in the background (a `refill` task
+    /// outliving the runtime) reaches its deadline check, sees the runtime closed, and stops.
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
         }
+        self.engine.increment_epoch();
     }
 }
 
@@ -359,16 +361,7 @@ impl Plugin {
         runtime: &Runtime,
         memory_bytes: usize,
     ) -> Result<IdleInstance, HostError> {
-        let env = CallEnv {
-            ctx: CallContext::new("idle:idle", "0000000A", None, "idle"),
-            services: Arc::new(Unavailable),
-            grants: Arc::new(Grants::default()),
-            limits: CallLimits {
-                memory_bytes,
-                ..CallLimits::default()
-            },
-        };
-        let mut store = warm::new_store(&runtime.engine, env, self.sha256.clone());
+        let mut store = warm::store(&runtime.engine, memory_bytes, self.sha256.clone());
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = self
             .pre

@@ -23,11 +23,23 @@ use crate::bindings;
 use crate::state::{CallEnv, State};
 use crate::{CallContext, CallLimits, Grants, Unavailable};
 
+/// Wall time given to making an instance in the background.
+const WARM_UP_DEADLINE: Duration = Duration::from_secs(2);
+/// After making an instance failed, how long the plugin's calls make their own.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
 /// A plugin's ready instance, and whether one is being made.
 #[derive(Default)]
 pub(crate) struct WarmSlot {
-    ready: Mutex<Option<Ready>>,
+    inner: Mutex<SlotState>,
     making: AtomicBool,
+}
+
+#[derive(Default)]
+struct SlotState {
+    ready: Option<Ready>,
+    /// When making an instance last failed.
+    failed: Option<Instant>,
 }
 
 /// An instance nobody called yet.
@@ -40,50 +52,55 @@ pub(crate) struct Ready {
 }
 
 impl WarmSlot {
+    /// The slot's state, even if a thread panicked holding the lock (each field is replaced
+    /// whole, so what it guards stays consistent).
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The ready instance, if there is one made for a memory of `memory_bytes` (one made for
     /// another memory is dropped).
     pub(crate) fn take(&self, memory_bytes: usize) -> Option<(Store<State>, bindings::Plugin)> {
-        let ready = lock(&self.ready).take()?;
+        let ready = self.lock().ready.take()?;
         (ready.store.data().limiter.memory_bytes == memory_bytes)
             .then_some((ready.store, ready.instance))
     }
 
     /// Whether an instance is ready (tests).
     pub(crate) fn is_ready(&self) -> bool {
-        lock(&self.ready).is_some()
+        self.lock().ready.is_some()
+    }
+
+    /// Whether the next instance should be made now: none is ready and the last attempt did
+    /// not fail lately.
+    fn wants_one(&self) -> bool {
+        let state = self.lock();
+        state.ready.is_none()
+            && state
+                .failed
+                .is_none_or(|at| at.elapsed() >= RETRY_AFTER_FAILURE)
     }
 }
 
-/// The lock of a slot, even if a thread panicked holding it (what it guards stays consistent:
-/// an `Option` replaced whole).
-fn lock(ready: &Mutex<Option<Ready>>) -> std::sync::MutexGuard<'_, Option<Ready>> {
-    ready.lock().unwrap_or_else(|e| e.into_inner())
+/// Clears the slot's `making` flag however the making ends (done, failed, cancelled, the
+/// plugin gone).
+struct Making(Weak<WarmSlot>);
+
+impl Drop for Making {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.upgrade() {
+            slot.making.store(false, Ordering::Release);
+        }
+    }
 }
 
-/// A new store for `env`, with the memory limiter.
-pub(crate) fn new_store(engine: &Engine, env: CallEnv, component: String) -> Store<State> {
-    let mut store = Store::new(engine, State::new(env, component));
-    store.limiter(|s| &mut s.limiter);
-    store
-}
-
-/// Interrupts the store's guest code at `until` (checked at each epoch tick, yielding to tokio
-/// between ticks).
-pub(crate) fn set_deadline(store: &mut Store<State>, until: Instant) {
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= until {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::Yield(1)
-        })
-    });
-}
-
-/// The environment an instance is made in: no user, no establishment, every service
-/// unavailable, nothing granted.
-fn warm_up_env(memory_bytes: usize) -> CallEnv {
-    CallEnv {
+/// A store in which the plugin is about to be instantiated, for a memory of `memory_bytes`:
+/// no user, no establishment, every service unavailable, nothing granted. A call's own
+/// environment goes in after instantiation ([`State::enter`]), whether the instance was made
+/// ahead or by the call itself, so that code a component runs at instantiation sees the same
+/// nothing either way.
+pub(crate) fn store(engine: &Engine, memory_bytes: usize, component: String) -> Store<State> {
+    let env = CallEnv {
         ctx: CallContext::new("", "", None, "préparation / warm-up"),
         services: Arc::new(Unavailable),
         grants: Arc::new(Grants::default()),
@@ -91,7 +108,43 @@ fn warm_up_env(memory_bytes: usize) -> CallEnv {
             memory_bytes,
             ..CallLimits::default()
         },
+    };
+    let mut store = Store::new(engine, State::new(env, component));
+    store.limiter(|s| &mut s.limiter);
+    store
+}
+
+/// Instantiates the plugin in `store` (from [`store`]); an instance that opened a file stream
+/// while starting is refused: nothing of its making may reach a call but its memory.
+pub(crate) async fn instantiate(
+    pre: &bindings::PluginPre<State>,
+    store: &mut Store<State>,
+) -> wasmtime::Result<bindings::Plugin> {
+    let instance = pre.instantiate_async(&mut *store).await?;
+    if !store.data().streams.is_empty() {
+        return Err(wasmtime::Error::new(StreamAtStart));
     }
+    Ok(instance)
+}
+
+/// A component that opened a file stream while being instantiated.
+#[derive(Debug, thiserror::Error)]
+#[error("le service a ouvert un flux en démarrant / the service opened a stream while starting")]
+pub(crate) struct StreamAtStart;
+
+/// Interrupts the store's guest code at `until`, or at the next tick once `closed` is set (the
+/// runtime is gone); checked at each epoch tick, yielding to tokio between ticks.
+pub(crate) fn set_deadline(store: &mut Store<State>, until: Instant, closed: Arc<AtomicBool>) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(
+            if closed.load(Ordering::Relaxed) || Instant::now() >= until {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            },
+        )
+    });
 }
 
 /// What [`refill`] needs of the runtime and the plugin, owned (it runs in a task of its own).
@@ -99,68 +152,81 @@ pub(crate) struct Maker {
     pub engine: Engine,
     pub pre: bindings::PluginPre<State>,
     pub component: String,
-    pub places: Arc<Semaphore>,
-    pub slot: Weak<WarmSlot>,
+    /// The runtime's closing flag.
+    pub closed: Arc<AtomicBool>,
 }
 
-/// Starts making the plugin's next instance, for a memory of `memory_bytes`, within `deadline`,
-/// unless one is ready or being made, every ready-instance place is taken, or there is no tokio
-/// runtime to make it on.
+/// Starts making the plugin's next instance, for a memory of `memory_bytes`, unless one is
+/// ready or being made, making one failed lately, every ready-instance place is taken, or there
+/// is no tokio runtime to make it on.
 pub(crate) fn refill(
+    slot: &Arc<WarmSlot>,
+    places: &Arc<Semaphore>,
     maker: impl FnOnce() -> Maker,
-    slot: &WarmSlot,
     memory_bytes: usize,
-    deadline: Duration,
 ) {
-    if lock(&slot.ready).is_some() || slot.making.swap(true, Ordering::AcqRel) {
+    if !slot.wants_one() || slot.making.swap(true, Ordering::AcqRel) {
         return;
     }
-    let maker = maker();
+    let making = Making(Arc::downgrade(slot));
+    // Again, now that no other task can start: one may have finished in between.
+    if !slot.wants_one() {
+        return;
+    }
     let (Ok(handle), Ok(place)) = (
         tokio::runtime::Handle::try_current(),
-        maker.places.clone().try_acquire_owned(),
+        places.clone().try_acquire_owned(),
     ) else {
-        slot.making.store(false, Ordering::Release);
         return;
     };
+    let maker = maker();
     handle.spawn(async move {
-        let mut store = new_store(&maker.engine, warm_up_env(memory_bytes), maker.component);
-        let until = Instant::now() + deadline;
-        set_deadline(&mut store, until);
+        let mut store = store(&maker.engine, memory_bytes, maker.component);
+        set_deadline(
+            &mut store,
+            Instant::now() + WARM_UP_DEADLINE,
+            maker.closed.clone(),
+        );
         let made = tokio::time::timeout(
-            deadline + crate::call::GRACE,
-            maker.pre.instantiate_async(&mut store),
+            WARM_UP_DEADLINE + crate::call::GRACE,
+            instantiate(&maker.pre, &mut store),
         )
         .await;
-        let Some(slot) = maker.slot.upgrade() else {
+        let Some(slot) = making.0.upgrade() else {
             return;
         };
-        match made {
-            // An instance that opened a stream while being made is not kept: nothing of its
-            // making reaches a call but its memory.
-            Ok(Ok(instance)) if store.data().streams.is_empty() => {
-                *lock(&slot.ready) = Some(Ready {
+        let failure = match made {
+            Ok(Ok(instance)) => {
+                let ready = Ready {
                     store,
                     instance,
                     made: Instant::now(),
                     _place: place,
-                });
+                };
+                let extra = {
+                    let mut state = slot.lock();
+                    state.failed = None;
+                    if state.ready.is_none() {
+                        state.ready = Some(ready);
+                        None
+                    } else {
+                        Some(ready)
+                    }
+                };
+                // A slot filled meanwhile keeps its instance; this one is dropped unlocked.
+                drop(extra);
+                return;
             }
-            Ok(Ok(_)) => tracing::warn!(
-                component = store.data().component,
-                "un service a ouvert un flux en démarrant / a service opened a stream while starting"
-            ),
-            Ok(Err(e)) => tracing::warn!(
-                component = store.data().component,
-                error = %e,
-                "préparation d'une instance en échec / making an instance failed"
-            ),
-            Err(_) => tracing::warn!(
-                component = store.data().component,
-                "préparation d'une instance hors délai / making an instance ran out of time"
-            ),
-        }
-        slot.making.store(false, Ordering::Release);
+            Ok(Err(e)) => format!("{e:#}"),
+            Err(_) => "hors délai / out of time".to_owned(),
+        };
+        tracing::warn!(
+            component = store.data().component,
+            error = failure,
+            "préparation d'une instance en échec, nouvel essai dans 10 s / making an instance \
+             failed, next attempt in 10 s"
+        );
+        slot.lock().failed = Some(Instant::now());
     });
 }
 
@@ -199,9 +265,9 @@ impl WarmSlots {
             .collect();
         for slot in slots {
             let stale = {
-                let mut ready = lock(&slot.ready);
-                match &*ready {
-                    Some(r) if r.made.elapsed() >= self.idle => ready.take(),
+                let mut state = slot.lock();
+                match &state.ready {
+                    Some(r) if r.made.elapsed() >= self.idle => state.ready.take(),
                     _ => None,
                 }
             };
