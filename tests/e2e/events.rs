@@ -210,6 +210,15 @@ impl World {
         &self.t.db
     }
 
+    /// Whether the other establishment's outbox is empty.
+    async fn other_establishment_has_no_events(&self) -> bool {
+        self.db()
+            .outbox_events(&self.other_establishment_id)
+            .await
+            .expect("events")
+            .is_empty()
+    }
+
     /// The events of the collège, as (kind, target plugin, subject).
     async fn events(&self) -> Vec<(String, Option<String>, Option<String>, String)> {
         self.db()
@@ -394,13 +403,7 @@ async fn a_claim_lost_with_its_worker_is_delivered_again_and_disabled_plugins_ar
         .expect("school year");
     assert_eq!(years, 1, "one establishment has plugins");
     tx.commit().await.expect("commit");
-    assert!(
-        w.db()
-            .outbox_events(&w.other_establishment_id)
-            .await
-            .expect("events")
-            .is_empty()
-    );
+    assert!(w.other_establishment_has_no_events().await);
     let events = w.events().await;
     let created = events
         .iter()
@@ -568,13 +571,7 @@ async fn the_maintenance_announces_a_new_school_year_once_and_only_a_new_one() {
         serde_json::from_str::<serde_json::Value>(&payloads[0]).expect("json"),
         serde_json::json!({"school-year": "2027-2028"})
     );
-    assert!(
-        w.db()
-            .outbox_events(&w.other_establishment_id)
-            .await
-            .expect("events")
-            .is_empty()
-    );
+    assert!(w.other_establishment_has_no_events().await);
     // Two nodes' next runs, and a clock set back to the previous year, announce nothing more.
     let (first, second) = (at("2027-08-01"), at("2027-08-02"));
     let (a, b) = tokio::join!(

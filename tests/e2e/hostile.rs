@@ -55,16 +55,23 @@ async fn call_with(
         .await
 }
 
-async fn setup() -> (Arc<Runtime>, Arc<Plugin>, Arc<Plugin>) {
+/// A runtime set up as `config` says, on the shared component cache, and the `hostile` plugin
+/// loaded in it.
+async fn runtime_with(config: HostConfig) -> (Runtime, Plugin) {
     let runtime = Runtime::new(&HostConfig {
         cache_dir: Some(plugins::cache_dir()),
-        ..HostConfig::default()
+        ..config
     })
     .expect("runtime");
     let hostile = runtime
         .load(&plugins::component("hostile"))
         .await
         .expect("load hostile");
+    (runtime, hostile)
+}
+
+async fn setup() -> (Arc<Runtime>, Arc<Plugin>, Arc<Plugin>) {
+    let (runtime, hostile) = runtime_with(HostConfig::default()).await;
     let hello = runtime
         .load(&plugins::component("hello"))
         .await
@@ -278,16 +285,11 @@ async fn an_instance_made_ahead_serves_the_call_that_takes_it_with_that_call_s_c
 /// instances, none is made and every call makes its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_instances_are_dropped_when_idle_and_none_are_made_without_places() {
-    let runtime = Runtime::new(&HostConfig {
-        cache_dir: Some(plugins::cache_dir()),
+    let (runtime, hostile) = runtime_with(HostConfig {
         warm_idle: Duration::from_millis(200),
         ..HostConfig::default()
     })
-    .expect("runtime");
-    let hostile = runtime
-        .load(&plugins::component("hostile"))
-        .await
-        .expect("load");
+    .await;
     assert_eq!(
         outcome(call(&hostile, &runtime, "/ok", "req-idle", CallLimits::default()).await),
         "Bonjour"
@@ -295,16 +297,11 @@ async fn ready_instances_are_dropped_when_idle_and_none_are_made_without_places(
     wait_ready(&hostile, true).await;
     wait_ready(&hostile, false).await;
 
-    let cold = Runtime::new(&HostConfig {
-        cache_dir: Some(plugins::cache_dir()),
+    let (cold, hostile) = runtime_with(HostConfig {
         warm_instances: 0,
         ..HostConfig::default()
     })
-    .expect("runtime");
-    let hostile = cold
-        .load(&plugins::component("hostile"))
-        .await
-        .expect("load");
+    .await;
     for n in 0..3 {
         assert_eq!(
             outcome(
