@@ -1,9 +1,9 @@
 //! The plugin API on real components built in the test run. The hostile-plugin suite: each
 //! route misbehaves in one way (a loop, a memory bomb, a panic, a bad view, a host not granted,
-//! caps passed, an upload left unfinished) and the host stops it while the others keep being
-//! served; then the well-behaved `hello` plugin, whose views show what the core's services
-//! (`FixedServices`) answered, and its widget, event and user-data exports. Outcomes are
-//! asserted, not timings.
+//! caps passed, an upload left unfinished, services asked or a stream opened at instantiation)
+//! and the host stops it while the others keep being served; then the well-behaved `hello`
+//! plugin, whose views show what the core's services (`FixedServices`) answered, and its widget,
+//! event and user-data exports. Outcomes are asserted, not timings.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -319,6 +319,103 @@ async fn ready_instances_are_dropped_when_idle_and_none_are_made_without_places(
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!hostile.has_ready_instance());
     }
+}
+
+/// Code a component runs while it is instantiated (`tests/plugins/eager`'s `_initialize`) reaches
+/// no service, whether its instance is made ahead of the call or by the call itself: what the
+/// call then asks, it asks with the call's context. An upload opened at instantiation would be
+/// finished by a call and stored under that caller's name: such an instance is refused, and
+/// nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_run_at_instantiation_reaches_no_service_and_keeps_no_stream() {
+    for warm_instances in [16, 0] {
+        let runtime = Runtime::new(&HostConfig {
+            cache_dir: Some(plugins::cache_dir()),
+            warm_instances,
+            ..HostConfig::default()
+        })
+        .expect("runtime");
+        let eager = runtime
+            .load(&plugins::component("eager"))
+            .await
+            .expect("load eager");
+        let services = FixedServices::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for n in 0..3 {
+            if warm_instances > 0 && n > 0 {
+                wait_ready(&eager, true).await;
+            }
+            let (start, now) = (format!("req-start-{n}"), format!("req-now-{n}"));
+            let seen_at_start = title(
+                call_with(
+                    &eager,
+                    &runtime,
+                    services.clone(),
+                    "/start",
+                    &start,
+                    CallLimits::default(),
+                )
+                .await
+                .expect("/start"),
+            );
+            // At instantiation there is no user, and no service to ask.
+            assert!(
+                seen_at_start.starts_with("refusé : ") && !seen_at_start.contains("u-moi"),
+                "warm {warm_instances}, call {n}: {seen_at_start}"
+            );
+            let seen_now = title(
+                call_with(
+                    &eager,
+                    &runtime,
+                    services.clone(),
+                    "/now",
+                    &now,
+                    CallLimits::default(),
+                )
+                .await
+                .expect("/now"),
+            );
+            assert_eq!(seen_now, "vu : u-moi", "warm {warm_instances}, call {n}");
+            ids.insert(now);
+        }
+        let asked: std::collections::BTreeSet<String> = services
+            .record
+            .lock()
+            .expect("record")
+            .contexts
+            .iter()
+            .map(|(_, _, _, id)| id.clone())
+            .collect();
+        assert_eq!(asked, ids, "only the calls' own code reached the services");
+    }
+
+    let (runtime, _) = runtime_with(HostConfig::default()).await;
+    let upload = runtime
+        .load(&plugins::component("eager_upload"))
+        .await
+        .expect("load eager_upload");
+    let services = FixedServices::new();
+    for n in 0..2 {
+        let error = call_with(
+            &upload,
+            &runtime,
+            services.clone(),
+            "/finish",
+            &format!("req-finish-{n}"),
+            CallLimits::default(),
+        )
+        .await
+        .expect_err("an instance holding a stream is refused");
+        assert!(
+            matches!(&error, CallError::Trap { detail, .. } if detail.contains("opened a stream while starting")),
+            "{error:?}"
+        );
+        assert!(!upload.has_ready_instance());
+    }
+    assert!(
+        services.record.lock().expect("record").files_put.is_empty(),
+        "nothing stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
