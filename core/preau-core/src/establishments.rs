@@ -4,43 +4,39 @@
 //! enough. Only establishments found are kept: a new one is served at its first request, and
 //! the map never holds more entries than the collectivité has establishments.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::db::identity::Establishment;
 use crate::db::{Db, DbResult};
 use crate::identity::Uai;
+use crate::recent::Recent;
 
 /// How long a lookup is reused: a rename or a closure made by an import is seen within it.
 pub const TTL: Duration = Duration::from_secs(1);
 
 /// Establishments by UAI, as read at most [`TTL`] ago.
-#[derive(Debug, Default)]
-pub struct RecentEstablishments {
-    read: Mutex<HashMap<Uai, (Instant, Arc<Establishment>)>>,
+#[derive(Debug)]
+pub struct RecentEstablishments(Recent<Uai, Establishment>);
+
+impl Default for RecentEstablishments {
+    fn default() -> Self {
+        RecentEstablishments(Recent::new(TTL))
+    }
 }
 
 impl RecentEstablishments {
     /// The establishment `uai`, if it exists.
     pub async fn by_uai(&self, db: &Db, uai: &Uai) -> DbResult<Option<Arc<Establishment>>> {
-        if let Some(found) = self.fresh(uai) {
+        if let Some(found) = self.0.fresh(uai) {
             return Ok(Some(found));
         }
         let Some(establishment) = db.establishment(uai).await? else {
             return Ok(None);
         };
         let establishment = Arc::new(establishment);
-        if let Ok(mut read) = self.read.lock() {
-            read.insert(uai.clone(), (Instant::now(), establishment.clone()));
-        }
+        self.0.keep(uai.clone(), establishment.clone());
         Ok(Some(establishment))
-    }
-
-    fn fresh(&self, uai: &Uai) -> Option<Arc<Establishment>> {
-        let read = self.read.lock().ok()?;
-        let (at, establishment) = read.get(uai)?;
-        (at.elapsed() < TTL).then(|| establishment.clone())
     }
 }
 

@@ -21,6 +21,7 @@ pub mod plugins;
 
 pub mod portal;
 pub mod privacy;
+pub mod recent;
 pub mod rights;
 pub mod server;
 pub mod store;

@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::PluginsConfig;
 use crate::db::plugins::EnablementRow;
 use crate::db::{Db, DbError};
+use crate::recent::Recent;
 use crate::store::PluginStorage;
 
 /// Instances alive at once on this node: the pool's size and the admission limit.
@@ -69,12 +70,9 @@ pub struct PluginHost {
     runtime: OnceCell<Arc<Runtime>>,
     /// Loaded versions by package SHA-256; the cell makes concurrent first requests load once.
     loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedPlugin>>>>>,
-    /// What runs in each establishment, as routes and widgets see it, and when it was read.
-    resolved: Mutex<HashMap<String, Resolved>>,
+    /// What runs in each establishment, as routes and widgets see it.
+    resolved: Recent<String, Vec<Enabled>>,
 }
-
-/// What runs in one establishment, and when it was read.
-type Resolved = (std::time::Instant, Arc<Vec<Enabled>>);
 
 /// How long routes and widgets may reuse what they read of the enablements: an enable,
 /// approval or disable made by another process (the CLI, another node) is obeyed within this
@@ -112,7 +110,7 @@ impl PluginHost {
             config,
             runtime: OnceCell::new(),
             loaded: Mutex::new(HashMap::new()),
-            resolved: Mutex::new(HashMap::new()),
+            resolved: Recent::new(RESOLUTION_TTL),
         }
     }
 
@@ -176,34 +174,18 @@ impl PluginHost {
     /// What runs in the establishment, as routes and widgets see it: read at most once per
     /// [`RESOLUTION_TTL`] (the hot path of every plugin page and dashboard).
     pub async fn running_in(&self, establishment_id: &str) -> Result<Arc<Vec<Enabled>>, HostError> {
-        let fresh = {
-            let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
-            resolved
-                .get(establishment_id)
-                .filter(|(at, _)| at.elapsed() < RESOLUTION_TTL)
-                .map(|(_, v)| v.clone())
-        };
-        if let Some(v) = fresh {
+        if let Some(v) = self.resolved.fresh(establishment_id) {
             return Ok(v);
         }
         let v = Arc::new(self.enabled_in(establishment_id, None).await?);
-        self.resolved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                establishment_id.to_owned(),
-                (std::time::Instant::now(), v.clone()),
-            );
+        self.resolved.keep(establishment_id.to_owned(), v.clone());
         Ok(v)
     }
 
     /// Forgets what routes and widgets read of the enablements (after a lifecycle change made
     /// by this process).
     pub fn invalidate(&self) {
-        self.resolved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.resolved.clear();
     }
 
     /// The running version of `plugin` in the establishment, loaded; `None` when it is not
