@@ -232,6 +232,29 @@ async fn clock_calendar_directory_and_rights_come_from_the_core() {
     // class of another establishment does not exist from here.
     let teacher = w.lines(&w.uai, &w.teacher, "/api/directory", &[]).await;
     has(&teacher, "enseigne ");
+    // A teacher's classes are the ones they teach, each once, and they may list their pupils.
+    let taught: std::collections::BTreeSet<&str> = teacher
+        .iter()
+        .filter_map(|l| l.strip_prefix("enseigne ")?.split(" en ").nth(1))
+        .collect();
+    let classes: Vec<&str> = teacher
+        .iter()
+        .filter_map(|l| l.strip_prefix("classe ")?.split(" (").next())
+        .collect();
+    assert!(!classes.is_empty(), "{teacher:?}");
+    assert!(
+        classes.iter().all(|c| taught.contains(c)),
+        "{classes:?} {taught:?}"
+    );
+    assert_eq!(
+        classes.len(),
+        classes
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        "each class once: {classes:?}"
+    );
+    has(&teacher, "membre ");
     let class_ids =
         w.t.db
             .class_groups_in(

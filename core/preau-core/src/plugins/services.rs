@@ -10,7 +10,7 @@
 //! the user belongs to it, teaches it, or is staff, direction or admin of the establishment.
 //! Nothing of another establishment is ever returned.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -313,7 +313,8 @@ impl CoreServices {
         school_year_id(self.clock.today())
     }
 
-    /// The user's classes (or groups) of this year in the call's establishment.
+    /// The user's classes (or groups) of this year in the call's establishment: those they
+    /// belong to and those they teach, each once, by code.
     async fn my_class_groups(
         &self,
         ctx: &CallContext,
@@ -321,16 +322,25 @@ impl CoreServices {
     ) -> ServiceResult<Vec<host::ClassGroup>> {
         let user = self.user(ctx)?;
         let uai = self.uai(ctx)?;
-        let groups = self
+        let year = self.this_year();
+        let memberships = self
             .db
-            .class_groups_of(user, &self.this_year())
+            .class_groups_of(user, &year)
             .await
             .map_err(db_error)?;
-        Ok(groups
+        let taught = self
+            .db
+            .teaching_assignments_of(user, &year)
+            .await
+            .map_err(db_error)?;
+        let mut seen = HashSet::new();
+        let mut mine: Vec<&ClassGroupRef> = memberships
             .iter()
-            .filter(|g| g.uai == uai && g.kind == kind)
-            .map(class_group)
-            .collect())
+            .chain(taught.iter().map(|t| &t.class_group))
+            .filter(|g| g.uai == uai && g.kind == kind && seen.insert(g.id.as_str()))
+            .collect();
+        mine.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(mine.into_iter().map(class_group).collect())
     }
 
     /// The user's profiles in the call's establishment.
