@@ -6,8 +6,9 @@
 //! directory, or PostgreSQL when `PREAU_TEST_DATABASE_URL` is set) holding one collège and a
 //! few [`People`] (a teacher, two pupils of class 4e B, the first one's parent), applies the
 //! manifest's default grants, and serves the plugin the core's own services
-//! (`preau_core::plugins::CoreServices`: clock, calendar, directory, rights, documents, files),
-//! except notifications, which it records ([`Harness::notifications`]).
+//! (`preau_core::plugins::CoreServices`: clock, calendar, directory, rights, documents, files,
+//! notifications with the communication rules); the notifications the core accepted are also
+//! recorded for the test ([`Harness::notifications`]).
 //!
 //! Then a test calls the plugin as one of them, like the portal would: the route must be
 //! declared in the manifest for the method, and a `user` route needs its permission (through
@@ -428,7 +429,8 @@ impl Harness {
         self.as_user(&self.people.parent.id)
     }
 
-    /// The notifications the plugin sent so far, in order.
+    /// The notifications the plugin sent and the core accepted so far, in order (one refused
+    /// by the communication rules is not here, and the plugin got `denied`).
     pub fn notifications(&self) -> Vec<SentNotification> {
         self.services.notifications()
     }

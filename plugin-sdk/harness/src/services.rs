@@ -1,6 +1,7 @@
-//! [`Recording`]: the core's services (`CoreServices`) as the plugin sees them in production,
-//! except `notify`, which the harness records instead of handing to the core (whose
-//! notification centre may not exist yet), and answers as sent.
+//! [`Recording`]: the core's services (`CoreServices`) as the plugin sees them in production;
+//! `notify` goes to the core too (members of the establishment, communication rules, stored in
+//! the scratch database's notification centre), and what the core accepted is also recorded for
+//! the test to read.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +27,7 @@ pub struct SentNotification {
     pub link: Option<String>,
 }
 
-/// Delegates every service to `inner`, except `notify`, recorded.
+/// Delegates every service to `inner`, and records the notifications it accepted.
 pub(crate) struct Recording {
     pub(crate) inner: Arc<dyn Services>,
     pub(crate) sent: Mutex<Vec<SentNotification>>,
@@ -147,15 +148,18 @@ impl Services for Recording {
     ) -> BoxFuture<'a, ServiceResult<()>> {
         let sent = SentNotification {
             sender: ctx.user().map(str::to_owned),
-            recipients: notification.recipients,
-            title: notification.title,
-            body: notification.body,
-            link: notification.link,
+            recipients: notification.recipients.clone(),
+            title: notification.title.clone(),
+            body: notification.body.clone(),
+            link: notification.link.clone(),
         };
-        if let Ok(mut all) = self.sent.lock() {
-            all.push(sent);
-        }
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(async move {
+            self.inner.notify(ctx, notification).await?;
+            if let Ok(mut all) = self.sent.lock() {
+                all.push(sent);
+            }
+            Ok(())
+        })
     }
 
     fn register_cas_service<'a>(

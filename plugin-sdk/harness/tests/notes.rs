@@ -1,6 +1,7 @@
 //! The harness runs `tests/plugins/notes` (a plugin written with wit-bindgen directly) in a real
 //! host on a scratch database: documents in French order, files, the directory's members of a
-//! class, the manifest's routes and default grants as the portal applies them.
+//! class, the manifest's routes and default grants as the portal applies them, notifications
+//! through the core's communication rules.
 
 use preau_plugin_harness::{Harness, Options};
 
@@ -36,6 +37,10 @@ permission = "notes.lire"
 auth = "user"
 [[routes]]
 path = "/fichiers/ecrire"
+permission = "notes.lire"
+auth = "user"
+[[routes]]
+path = "/notifier"
 permission = "notes.lire"
 auth = "user"
 [[routes]]
@@ -159,4 +164,31 @@ fn the_notes_plugin_runs_in_a_real_host() {
         serde_json::json!({})
     );
     assert!(h.notifications().is_empty());
+}
+
+/// Notifications go through the core: a teacher may write to a pupil, a pupil may not write to
+/// a classmate; only what the core accepted is recorded.
+#[test]
+fn notifications_obey_the_communication_rules() {
+    let h = harness();
+    let people = h.people().clone();
+    let notify = |caller: preau_plugin_harness::Caller<'_>, to: &str| {
+        caller
+            .get(&format!("/notifier?pour={to}&titre=Un%20mot"))
+            .expect("answered")
+            .texts()
+            .join(" ")
+    };
+    let accepted = notify(h.teacher(), &people.student.id);
+    assert!(accepted.contains("notifié : Ok(())"), "{accepted}");
+    let refused = notify(h.student(), &people.other_student.id);
+    assert!(
+        refused.contains("notifié : Err(Error::Denied("),
+        "{refused}"
+    );
+    let sent = h.notifications();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].sender.as_deref(), Some(people.teacher.id.as_str()));
+    assert_eq!(sent[0].recipients, vec![people.student.id.clone()]);
+    assert_eq!(sent[0].title, "Un mot");
 }
