@@ -3,7 +3,7 @@
 //! plugin's documents and files included, and each plugin's own `user-data.export` — and the
 //! purge of a departed account reaches every plugin (its `user-data.delete`, then its documents
 //! and files) before the core forgets the account, keeping it for the next run when a plugin
-//! cannot be reached.
+//! cannot be reached, for a week at most.
 
 use std::io::Read;
 
@@ -135,20 +135,16 @@ fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).expect("JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn export_and_deletion_reaching_a_disabled_plugin() {
-    let w = World::new().await;
-    let app = server::router(AppState::new(w.t.db.clone(), w.clock, w.config.clone()));
-
-    // A teacher writes a note about the student through the plugin; the plugin also keeps a
-    // file about them.
-    let teacher = bearer(&app, &w.teacher_login).await;
+/// A teacher writes a note about the student through the `notes` plugin, which also keeps a
+/// file about them (`bulletins/t1.txt`); the plugin's id and its scope in the establishment.
+async fn note_and_file_about_the_student(w: &World, app: &axum::Router) -> (PluginId, Scope) {
+    let teacher = bearer(app, &w.teacher_login).await;
     let write = format!(
         "/e/{}/apps/essai/notes/notes/ecrire?cle=K&titre=Bulletin&pour={}",
         w.uai, w.student
     );
     let written = send(
-        &app,
+        app,
         Request::get(&write)
             .header(header::AUTHORIZATION, format!("Bearer {teacher}"))
             .header(header::ACCEPT, "application/json")
@@ -159,9 +155,9 @@ async fn export_and_deletion_reaching_a_disabled_plugin() {
     assert_eq!(written.status(), StatusCode::OK);
     assert!(text(written).await.contains("Ok"), "the note is written");
     let notes = PluginId::parse("essai:notes").expect("id");
-    let host = w.host();
     let scope = Scope::new(notes.clone(), w.establishment_id.clone());
-    host.storage()
+    w.host()
+        .storage()
         .files(&scope, Limits::default())
         .put(
             "bulletins/t1.txt",
@@ -171,6 +167,16 @@ async fn export_and_deletion_reaching_a_disabled_plugin() {
         )
         .await
         .expect("file");
+    (notes, scope)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_deletion_reaching_a_disabled_plugin() {
+    let w = World::new().await;
+    let app = server::router(AppState::new(w.t.db.clone(), w.clock, w.config.clone()));
+
+    let (notes, scope) = note_and_file_about_the_student(&w, &app).await;
+    let host = w.host();
 
     // The plugin is disabled: its data stays, and still belongs in the export.
     w.lifecycle
@@ -285,6 +291,60 @@ async fn export_and_deletion_reaching_a_disabled_plugin() {
     std::fs::rename(&aside, &packages).expect("put the package back");
     let report = run_purges(&w.t.db, &later, &w.config).await.expect("purge");
     assert_eq!((report.departed_users, report.erasures_deferred), (1, 0));
+    assert!(w.t.db.user(&w.student).await.expect("read").is_none());
+    let held = host
+        .storage()
+        .subject_data(&notes, &w.student)
+        .await
+        .expect("data");
+    assert!(held.documents.is_empty() && held.files.is_empty());
+    assert!(
+        host.storage()
+            .files(&scope, Limits::default())
+            .open("bulletins/t1.txt")
+            .await
+            .is_err(),
+        "the file is gone"
+    );
+}
+
+/// A due erasure that a plugin keeps failing waits for it `ERASURE_GRACE` at most: then the
+/// core erases what it holds — the plugins' documents and files about the person, the account —
+/// without that plugin's own deletion, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_a_plugin_keeps_failing_is_done_by_the_core_after_the_grace() {
+    let w = World::new().await;
+    let app = server::router(AppState::new(w.t.db.clone(), w.clock, w.config.clone()));
+    let (notes, scope) = note_and_file_about_the_student(&w, &app).await;
+    let host = w.host();
+    w.t.db
+        .set_user_state(&w.student, "departed", w.clock.now_ms())
+        .await
+        .expect("depart");
+    // The `bonjour` plugin cannot be reached (its package is missing): its deletion fails.
+    std::fs::remove_dir_all(w.data.path().join("plugins/essai/bonjour")).expect("remove");
+    let on = |day: &str| {
+        Clock::new(
+            chrono_tz::Europe::Paris,
+            Some(ClockOverride::parse(day).expect("day")),
+        )
+    };
+    let outcome = |r: preau_core::maintenance::PurgeReport| {
+        (r.departed_users, r.erasures_deferred, r.erasures_forced)
+    };
+
+    // Departed on 30 November, due 90 days later (28 February): deferred within the grace.
+    let report = run_purges(&w.t.db, &on("2027-03-05"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(outcome(report), (0, 1, 0));
+    assert!(w.t.db.user(&w.student).await.expect("read").is_some());
+
+    // Past the grace, the core erases what it holds without the failing plugin.
+    let report = run_purges(&w.t.db, &on("2027-03-08"), &w.config)
+        .await
+        .expect("purge");
+    assert_eq!(outcome(report), (1, 0, 1));
     assert!(w.t.db.user(&w.student).await.expect("read").is_none());
     let held = host
         .storage()

@@ -4,7 +4,8 @@
 //! rollover, announced to plugins by the first run in a new school year (1 August). Several nodes may run it
 //! at once: every purge is an idempotent `DELETE`; a departed account is erased through
 //! `privacy::erase_account` (every plugin's `user-data.delete`, then its documents and files,
-//! then the account), and one a plugin failed to forget stays for the next run.
+//! then the account), and one a plugin failed to forget stays for the next run, for
+//! [`ERASURE_GRACE`] at most: then the core erases what it holds without that plugin.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, DbResult};
 use crate::plugins::host::PluginHost;
+use crate::privacy::OnHookFailure;
 
 /// How often the purges run.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -26,12 +28,19 @@ pub struct PurgeReport {
     pub tokens: u64,
     /// Departed accounts due but kept for the next run (a plugin did not forget them).
     pub erasures_deferred: u64,
+    /// Of `departed_users`, those erased past [`ERASURE_GRACE`] although a plugin still failed
+    /// to forget them (logged as errors, naming the plugins).
+    pub erasures_forced: u64,
     /// Events whose deliveries all ended, past [`EVENTS_KEPT`].
     pub events: u64,
     /// `school-year.started` events enqueued: the run that first sees a new school year
     /// ([`crate::db::tx::Tx::record_school_year`]) announces it.
     pub school_year_events: u64,
 }
+
+/// How long a due erasure waits for a plugin that fails to forget the person (a package
+/// missing on this node, a plugin's bug) before the core erases what it holds without it.
+pub const ERASURE_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long an event is kept once every delivery of it ended (for inspection).
 pub const EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -74,11 +83,29 @@ pub async fn run_purges_with(
     if report.school_year_events > 0 {
         crate::db::outbox::wake();
     }
-    for user_id in db
-        .departed_users_before(now - ms(config.retention.departed_users))
+    let due = now - ms(config.retention.departed_users);
+    let overdue: std::collections::HashSet<String> = db
+        .departed_users_before(due - ms(ERASURE_GRACE))
         .await?
-    {
-        match crate::privacy::erase_account(db, clock, plugins, &user_id).await {
+        .into_iter()
+        .collect();
+    for user_id in db.departed_users_before(due).await? {
+        let on_failure = if overdue.contains(&user_id) {
+            OnHookFailure::EraseAnyway
+        } else {
+            OnHookFailure::Defer
+        };
+        match crate::privacy::erase_account(db, clock, plugins, &user_id, on_failure).await {
+            Ok(erased) if !erased.hooks_failed.is_empty() => {
+                report.departed_users += 1;
+                report.erasures_forced += 1;
+                tracing::error!(
+                    user = user_id,
+                    plugins = erased.hooks_failed.join("; "),
+                    "departed account erased without these plugins' own deletion, overdue by \
+                     the grace period"
+                );
+            }
             Ok(erased) => {
                 report.departed_users += 1;
                 tracing::info!(user = user_id, ?erased, "departed account erased");

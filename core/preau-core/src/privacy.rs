@@ -51,12 +51,26 @@ pub enum PrivacyError {
 }
 
 /// What an erasure deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erased {
     /// `user-data.delete` calls answered.
     pub plugin_calls: u64,
     pub documents: u64,
     pub files: u64,
+    /// The plugins whose `user-data.delete` failed when the erasure went on without them
+    /// ([`OnHookFailure::EraseAnyway`]): "plugin (UAI): why".
+    pub hooks_failed: Vec<String>,
+}
+
+/// What a plugin's failing `user-data.delete` does to an erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHookFailure {
+    /// Nothing is erased ([`PrivacyError::Deferred`]): the next purge asks the plugin again.
+    Defer,
+    /// The erasure is overdue: the core erases what it holds (the plugin's documents and files
+    /// about the person, the account) and names the plugins that failed
+    /// ([`Erased::hooks_failed`]); what such a plugin keeps outside the core is its own.
+    EraseAnyway,
 }
 
 /// Where a plugin is asked about the person: establishment id → UAI.
@@ -392,13 +406,14 @@ pub async fn export_archive(
 
 /// Erases `user_id` everywhere: each installed plugin's `user-data.delete` where it concerns
 /// them, then their documents and files, then the account (journaled by the caller). A plugin
-/// failing defers everything to the next purge ([`PrivacyError::Deferred`]); an account already
-/// gone is not an error.
+/// failing defers everything to the next purge ([`PrivacyError::Deferred`]), unless `on_failure`
+/// says the erasure is overdue; an account already gone is not an error.
 pub async fn erase_account(
     db: &Db,
     clock: &Clock,
     plugins: &PluginHost,
     user_id: &str,
+    on_failure: OnHookFailure,
 ) -> Result<Erased, PrivacyError> {
     let reach = Reach::new(db, plugins, user_id).await?;
     let installed = reach.installed().await?;
@@ -423,7 +438,10 @@ pub async fn erase_account(
         }
     }
     if !failures.is_empty() {
-        return Err(PrivacyError::Deferred(failures));
+        match on_failure {
+            OnHookFailure::Defer => return Err(PrivacyError::Deferred(failures)),
+            OnHookFailure::EraseAnyway => erased.hooks_failed = failures,
+        }
     }
     for plugin in &installed {
         let deleted = plugins
