@@ -58,6 +58,8 @@ pub struct Config {
     #[serde(default)]
     pub sessions: SessionsConfig,
     #[serde(default)]
+    pub login: LoginConfig,
+    #[serde(default)]
     pub retention: RetentionConfig,
     #[serde(default)]
     pub legal: LegalConfig,
@@ -174,6 +176,51 @@ pub struct SessionsConfig {
     /// A session ends this long after login, used or not.
     #[serde(default = "default_absolute", deserialize_with = "de_duration")]
     pub absolute_lifetime: Duration,
+}
+
+/// Throttling of failed logins by address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// The public addresses of the establishments' networks (CIDR): a collège's pupils and staff
+    /// sign in through one NAT address, which the ordinary bound of failures per address
+    /// ([`crate::auth::throttle::ADDRESS_MAX_FAILURES`]) would lock for everyone after a few
+    /// mistyped passwords at the start of a lesson.
+    #[serde(default)]
+    pub school_networks: Vec<IpNet>,
+    /// Failed logins from one address of `school_networks` within 15 minutes before it is
+    /// locked (each account keeps its own bound of 5).
+    #[serde(default = "default_school_network_max_failures")]
+    pub school_network_max_failures: i64,
+}
+
+/// The bounds `login.school_network_max_failures` must stay within.
+pub const SCHOOL_NETWORK_MAX_FAILURES: std::ops::RangeInclusive<i64> =
+    crate::auth::throttle::ADDRESS_MAX_FAILURES..=100_000;
+
+impl LoginConfig {
+    /// How many failed logins from `ip` within the window lock it.
+    pub fn address_max_failures(&self, ip: &str) -> i64 {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) if self.school_networks.iter().any(|n| n.contains(&ip)) => {
+                self.school_network_max_failures
+            }
+            _ => crate::auth::throttle::ADDRESS_MAX_FAILURES,
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            school_networks: Vec::new(),
+            school_network_max_failures: default_school_network_max_failures(),
+        }
+    }
+}
+
+fn default_school_network_max_failures() -> i64 {
+    1000
 }
 
 /// How long personal data is kept (CNIL arrêté of 2006 on ENT, RU-003).
@@ -420,6 +467,8 @@ const KEYS: &[(&str, EnvKind)] = &[
     ("smtp.from", EnvKind::Text),
     ("sessions.idle_timeout", EnvKind::Text),
     ("sessions.absolute_lifetime", EnvKind::Text),
+    ("login.school_networks", EnvKind::List),
+    ("login.school_network_max_failures", EnvKind::Integer),
     ("retention.connection_traces", EnvKind::Text),
     ("retention.departed_users", EnvKind::Text),
     ("legal.address", EnvKind::Text),
@@ -600,6 +649,18 @@ impl Config {
             return Err(invalid(
                 "sessions.idle_timeout",
                 "le délai d'inactivité dépasse la durée maximale de session / the idle timeout exceeds the absolute lifetime".into(),
+            ));
+        }
+        if !SCHOOL_NETWORK_MAX_FAILURES.contains(&self.login.school_network_max_failures) {
+            return Err(invalid(
+                "login.school_network_max_failures",
+                format!(
+                    "entre {} et {} échecs / between {} and {} failures",
+                    SCHOOL_NETWORK_MAX_FAILURES.start(),
+                    SCHOOL_NETWORK_MAX_FAILURES.end(),
+                    SCHOOL_NETWORK_MAX_FAILURES.start(),
+                    SCHOOL_NETWORK_MAX_FAILURES.end()
+                ),
             ));
         }
         if self.database.max_connections == 0 {

@@ -378,6 +378,68 @@ async fn purges_follow_the_configured_retention() {
     assert_eq!(report.traces, 2, "the successful and the failed login");
 }
 
+/// A login request from `ip`, as the server's listener records the peer.
+fn login_from(ip: [u8; 4], login: &str, password: &str) -> Request<Body> {
+    let mut request = login_request(login, password);
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40_000,
+        ))));
+    request
+}
+
+/// Failed logins lock an ordinary address after 50 within 15 minutes, but an establishment's
+/// NAT address (`login.school_networks`) only after its own bound: a morning of mistyped
+/// passwords in a collège does not lock the whole school out. Each attempt names another
+/// account, so that only the address counts.
+#[tokio::test]
+async fn a_school_network_has_its_own_bound_of_failed_logins() {
+    let mut w = World::new().await;
+    w.config = Arc::new(
+        Config::load(
+            None,
+            vec![
+                (
+                    "PREAU_LOGIN_SCHOOL_NETWORKS".into(),
+                    "203.0.113.0/24".into(),
+                ),
+                (
+                    "PREAU_LOGIN_SCHOOL_NETWORK_MAX_FAILURES".into(),
+                    "60".into(),
+                ),
+            ],
+        )
+        .expect("config"),
+    );
+    let app = w.app(T0);
+    let fail_from = |ip: [u8; 4], from: usize, count: usize| {
+        let app = app.clone();
+        async move {
+            for i in from..from + count {
+                let (s, _) = call(&app, login_from(ip, &format!("inconnu.{i}"), "Nope-1234")).await;
+                assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+            }
+        }
+    };
+    let (home, school) = ([198, 51, 100, 7], [203, 0, 113, 9]);
+
+    fail_from(home, 0, 50).await;
+    let (s, body) = call(&app, login_from(home, "claire.petit", PASSWORD)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+
+    fail_from(school, 0, 55).await;
+    let (s, body) = call(&app, login_from(school, "claire.petit", PASSWORD)).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "past 50 failures, the school still signs in: {body}"
+    );
+    fail_from(school, 55, 5).await;
+    let (s, body) = call(&app, login_from(school, "claire.petit", PASSWORD)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
 #[tokio::test]
 async fn parallel_guesses_do_not_outrun_the_throttle() {
     let w = World::new().await;

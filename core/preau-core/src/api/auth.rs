@@ -46,7 +46,7 @@ pub async fn login(
     let logged = login::login(
         &state.db,
         &state.clock,
-        &state.config.sessions,
+        &state.config,
         &body.login,
         &body.password,
         &client,

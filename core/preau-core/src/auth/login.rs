@@ -7,7 +7,7 @@ use crate::auth::password;
 use crate::auth::throttle::{self, account_key, address_key};
 use crate::auth::token::Token;
 use crate::clock::Clock;
-use crate::config::SessionsConfig;
+use crate::config::Config;
 use crate::db::auth::{NewSession, SessionKind, Trace, TraceEvent};
 use crate::db::{Db, DbError};
 
@@ -37,11 +37,12 @@ pub enum LoginError {
     Db(#[from] DbError),
 }
 
-/// Checks `login` and `password` and opens a session of `kind`.
+/// Checks `login` and `password` and opens a session of `kind`, within the configured session
+/// lifetimes and throttling bounds.
 pub async fn login(
     db: &Db,
     clock: &Clock,
-    sessions: &SessionsConfig,
+    config: &Config,
     login: &str,
     password_typed: &str,
     client: &ClientInfo,
@@ -89,7 +90,7 @@ pub async fn login(
         }
     };
     let Some(credentials) = credentials.filter(|_| verified) else {
-        db.record_failure(&address, throttle::ADDRESS_MAX_FAILURES, now)
+        db.record_failure(&address, config.login.address_max_failures(&client.ip), now)
             .await?;
         db.record_trace(&failure()).await?;
         return Err(LoginError::Failed);
@@ -115,7 +116,7 @@ pub async fn login(
     profiles.dedup();
     let token = Token::generate();
     let csrf_token = Token::generate().expose().to_string();
-    let expires_at = now + sessions.absolute_ms();
+    let expires_at = now + config.sessions.absolute_ms();
     db.create_session(&NewSession {
         id_hash: &token.digest(),
         user_id: &credentials.user_id,

@@ -3,8 +3,10 @@
 
 /// Failures of one account within [`WINDOW_MS`] before it is locked.
 pub const ACCOUNT_MAX_FAILURES: i64 = 5;
-/// Failures from one address within [`WINDOW_MS`] before it is locked (a school's NAT hides
-/// hundreds of people behind one address: the bound is higher).
+/// Failures from one address within [`WINDOW_MS`] before it is locked (higher than an
+/// account's: a household shares an address). The establishments' NAT addresses, which hide
+/// hundreds of people, have their own bound (`login.school_networks`,
+/// [`crate::config::LoginConfig::address_max_failures`]).
 pub const ADDRESS_MAX_FAILURES: i64 = 50;
 /// The counting window.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;

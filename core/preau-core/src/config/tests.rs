@@ -142,6 +142,44 @@ fn invalid_values_name_the_key_and_their_origin() {
 }
 
 #[test]
+fn school_networks_get_their_own_bound_of_failed_logins() {
+    let config = Config::load(
+        None,
+        env(&[
+            (
+                "PREAU_LOGIN_SCHOOL_NETWORKS",
+                "203.0.113.0/24, 2001:db8:42::/48",
+            ),
+            ("PREAU_LOGIN_SCHOOL_NETWORK_MAX_FAILURES", "800"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(config.login.address_max_failures("203.0.113.77"), 800);
+    assert_eq!(config.login.address_max_failures("2001:db8:42::9"), 800);
+    assert_eq!(
+        config.login.address_max_failures("198.51.100.7"),
+        crate::auth::throttle::ADDRESS_MAX_FAILURES
+    );
+    assert_eq!(
+        config.login.address_max_failures("inconnue"),
+        crate::auth::throttle::ADDRESS_MAX_FAILURES
+    );
+    let f = file("[login]\nschool_network_max_failures = 10\n");
+    check_invalid(
+        Config::load(Some(f.path()), env(&[])),
+        "login.school_network_max_failures",
+        "",
+        "between 50 and 100000 failures",
+    );
+    check_invalid(
+        Config::load(None, env(&[("PREAU_LOGIN_SCHOOL_NETWORKS", "lycée")])),
+        "login.school_networks[0]",
+        "PREAU_LOGIN_SCHOOL_NETWORKS",
+        "",
+    );
+}
+
+#[test]
 fn retention_limits_follow_the_cnil() {
     check_invalid(
         Config::load(

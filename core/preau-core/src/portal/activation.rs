@@ -154,7 +154,11 @@ pub async fn submit(
     let Some(credentials) = matching else {
         state
             .db
-            .record_failure(&address, throttle::ADDRESS_MAX_FAILURES, now)
+            .record_failure(
+                &address,
+                state.config.login.address_max_failures(&visitor.client.ip),
+                now,
+            )
             .await
             .map_err(db_err)?;
         return activation_page(
@@ -213,7 +217,7 @@ pub async fn submit(
     match login::login(
         &state.db,
         &state.clock,
-        &state.config.sessions,
+        &state.config,
         &credentials.login,
         &form.password,
         &visitor.client,

@@ -81,7 +81,7 @@ pub async fn submit(
     let result = login::login(
         &state.db,
         &state.clock,
-        &state.config.sessions,
+        &state.config,
         &form.login,
         &form.password,
         &visitor.client,

@@ -203,7 +203,7 @@ pub async fn submit(
     let logged = login::login(
         &state.db,
         &state.clock,
-        &state.config.sessions,
+        &state.config,
         &admin.login,
         &form.password,
         &visitor.client,
