@@ -185,6 +185,80 @@ async fn sign_in(app: &Router, previous: &str) -> String {
     format!("preau_csrf={pre}; preau_session={session}")
 }
 
+/// Behind https the session and CSRF cookies are `__Host-` cookies (`Secure`, `Path=/`, no
+/// `Domain`): a browser accepts them only from this host over https, and the server ignores a
+/// cookie of the plain name, which a sibling sub-domain of the collectivité could have planted.
+#[tokio::test]
+async fn behind_https_the_session_and_csrf_cookies_are_host_only() {
+    let w = world().await;
+    let config = Config::load(
+        None,
+        vec![("PREAU_PUBLIC_URL".into(), "https://ent.example.fr".into())],
+    )
+    .expect("config");
+    let app = server::router(AppState::new(
+        w.t.db.clone(),
+        Clock::new(
+            chrono_tz::Europe::Paris,
+            Some(ClockOverride::parse("2026-11-30").expect("day")),
+        ),
+        Arc::new(config),
+    ));
+    let page = send(&app, get("/connexion", "")).await;
+    let set_csrf = page
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-preau_csrf="))
+        .expect("a __Host- CSRF cookie");
+    let pre = cookie_value(&page.cookies, "__Host-preau_csrf").expect("csrf");
+    let jar = format!("__Host-preau_csrf={pre}");
+    let answer = send(
+        &app,
+        post(
+            "/connexion",
+            &jar,
+            &format!("_csrf={pre}&login=nadia.haddad&password=Marelle-42%21&suivant=/"),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let set_session = answer
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-preau_session="))
+        .expect("a __Host- session cookie");
+    for set in [set_csrf, set_session] {
+        assert!(
+            set.contains("; Secure") && set.contains("; Path=/") && !set.contains("Domain"),
+            "{set}"
+        );
+    }
+    let session = cookie_value(&answer.cookies, "__Host-preau_session").expect("session");
+    let home = send(&app, get("/", &format!("__Host-preau_session={session}"))).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    // The same token under the plain name is not read, nor a plain CSRF cookie.
+    let planted = send(&app, get("/", &format!("preau_session={session}"))).await;
+    assert_eq!(planted.status, StatusCode::SEE_OTHER);
+    assert!(
+        planted
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/connexion")),
+        "{:?}",
+        planted.location
+    );
+    let refused = send(
+        &app,
+        post(
+            "/connexion",
+            &format!("preau_csrf={pre}"),
+            &format!("_csrf={pre}&login=nadia.haddad&password=Marelle-42%21&suivant=/"),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}
+
 #[tokio::test]
 async fn signing_in_opens_a_new_session_each_time() {
     let w = world().await;

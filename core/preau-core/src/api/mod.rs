@@ -18,7 +18,7 @@ use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 
-use crate::auth::client::cookie_value;
+use crate::auth::client::{ClientInfo, host_cookie_value};
 use crate::auth::token::{Token, constant_time_eq};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -86,12 +86,14 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (token, kind) = if let Some(bearer) = bearer_token(&parts.headers) {
-            (bearer, SessionKind::Bearer)
-        } else if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
-            (cookie.to_string(), SessionKind::Cookie)
-        } else {
-            return Err(ApiError::unauthenticated());
+        let (token, kind) = match bearer_token(&parts.headers) {
+            Some(bearer) => (bearer, SessionKind::Bearer),
+            None => {
+                let https = ClientInfo::from_request_parts(parts, state).await?.https;
+                let cookie = host_cookie_value(&parts.headers, SESSION_COOKIE, https)
+                    .ok_or_else(ApiError::unauthenticated)?;
+                (cookie.to_string(), SessionKind::Cookie)
+            }
         };
         let token = Token::parse(&token).ok_or_else(ApiError::unauthenticated)?;
         let digest = token.digest();

@@ -25,6 +25,24 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The name the session and CSRF cookies take: `__Host-{base}` behind https, which browsers
+/// accept only when set by this very host over https with `Path=/` and no `Domain`, so that a
+/// sibling sub-domain of the collectivité cannot plant a session or a CSRF token; `base` over
+/// plain http (development and tests), where the prefix would be refused.
+pub fn host_cookie_name(base: &str, https: bool) -> std::borrow::Cow<'_, str> {
+    if https {
+        std::borrow::Cow::Owned(format!("__Host-{base}"))
+    } else {
+        std::borrow::Cow::Borrowed(base)
+    }
+}
+
+/// The value of the session or CSRF cookie `base`, under the name the connection gives it
+/// ([`host_cookie_name`]): behind https, an unprefixed cookie of that name is ignored.
+pub fn host_cookie_value<'a>(headers: &'a HeaderMap, base: &str, https: bool) -> Option<&'a str> {
+    cookie_value(headers, &host_cookie_name(base, https))
+}
+
 /// The client of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {

@@ -10,6 +10,7 @@ use super::i18n::Tr;
 use super::session::{CSRF_COOKIE, Visitor};
 use crate::access::Access;
 use crate::api::AppState;
+use crate::auth::client::host_cookie_name;
 use crate::auth::token::Token;
 use crate::db::auth::SessionRow;
 use crate::rights::reset::reset_scope;
@@ -139,7 +140,14 @@ impl Frame {
             Some(t) => (t.clone(), vec![]),
             None => {
                 let t = Token::generate().expose().to_string();
-                let c = cookie(CSRF_COOKIE, &t, None, "Strict", visitor.client.https);
+                let https = visitor.client.https;
+                let c = cookie(
+                    &host_cookie_name(CSRF_COOKIE, https),
+                    &t,
+                    None,
+                    "Strict",
+                    https,
+                );
                 (t, vec![c])
             }
         };
@@ -251,7 +259,7 @@ pub fn signed_in_redirect(
     let max_age =
         i64::try_from(state.config.sessions.absolute_lifetime.as_secs()).unwrap_or(i64::MAX);
     let set = cookie(
-        crate::api::SESSION_COOKIE,
+        &host_cookie_name(crate::api::SESSION_COOKIE, visitor.client.https),
         token.expose(),
         Some(max_age),
         "Lax",

@@ -12,6 +12,7 @@ use super::error::PageError;
 use super::frame::{Frame, cookie, render, signed_in_redirect};
 use super::session::{CsrfForm, SignedInAny, Visitor, safe_return};
 use crate::api::{AppState, SESSION_COOKIE};
+use crate::auth::client::host_cookie_name;
 use crate::auth::login::{self, LoginError};
 use crate::db::auth::{SessionKind, Trace, TraceEvent};
 
@@ -158,7 +159,7 @@ pub async fn logout(
         .await
         .map_err(|e| PageError::from_db(e, lang))?;
     let clear = cookie(
-        SESSION_COOKIE,
+        &host_cookie_name(SESSION_COOKIE, user.visitor.client.https),
         "",
         Some(0),
         "Lax",

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::PageError;
 use super::i18n::{Lang, Tr};
 use crate::api::{AppState, SESSION_COOKIE};
-use crate::auth::client::{ClientInfo, cookie_value};
+use crate::auth::client::{ClientInfo, host_cookie_value};
 use crate::auth::token::{Token, constant_time_eq};
 use crate::db::auth::SessionRow;
 
@@ -48,7 +48,9 @@ impl FromRequestParts<AppState> for Visitor {
             .await
             .map_err(|_| PageError::internal(tr.lang))?;
         let mut session = None;
-        if let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE).and_then(Token::parse) {
+        if let Some(token) =
+            host_cookie_value(&parts.headers, SESSION_COOKIE, client.https).and_then(Token::parse)
+        {
             let digest = token.digest();
             if let Some(row) = state
                 .db
@@ -74,13 +76,14 @@ impl FromRequestParts<AppState> for Visitor {
                 }
             }
         }
+        let pre_csrf = host_cookie_value(&parts.headers, CSRF_COOKIE, client.https)
+            .filter(|v| Token::parse(v).is_some())
+            .map(str::to_string);
         let visitor = Visitor {
             tr,
             client,
             session,
-            pre_csrf: cookie_value(&parts.headers, CSRF_COOKIE)
-                .filter(|v| Token::parse(v).is_some())
-                .map(str::to_string),
+            pre_csrf,
             path: path_without_secrets(&parts.uri),
         };
         parts.extensions.insert(visitor.clone());
