@@ -1,8 +1,9 @@
 //! Periodic housekeeping that `preau serve` runs every hour: ended sessions, connection traces
 //! past their retention, accounts departed for longer than the configured delay (CNIL limits,
-//! see `config.rs`), used or expired one-time tokens, delivered events; and the school-year
-//! rollover, announced to plugins by the first run in a new school year (1 August). Several nodes may run it
-//! at once: every purge is an idempotent `DELETE`; a departed account is erased through
+//! see `config.rs`), used or expired one-time tokens, delivered events, plugin file contents
+//! nothing references (`store::sweep`); and the school-year rollover, announced to plugins by the
+//! first run in a new school year (1 August). Several nodes may run it at once: every purge is
+//! an idempotent `DELETE`; a departed account is erased through
 //! `privacy::erase_account` (every plugin's `user-data.delete`, then its documents and files,
 //! then the account), and one a plugin failed to forget stays for the next run, for
 //! [`ERASURE_GRACE`] at most: then the core erases what it holds without that plugin.
@@ -33,6 +34,10 @@ pub struct PurgeReport {
     pub erasures_forced: u64,
     /// Events whose deliveries all ended, past [`EVENTS_KEPT`].
     pub events: u64,
+    /// Plugin file contents no file referenced, last written [`ORPHANS_AFTER`] ago
+    /// (`store::sweep`), and their bytes.
+    pub orphan_files: u64,
+    pub orphan_bytes: u64,
     /// `school-year.started` events enqueued: the run that first sees a new school year
     /// ([`crate::db::tx::Tx::record_school_year`]) announces it.
     pub school_year_events: u64,
@@ -41,6 +46,10 @@ pub struct PurgeReport {
 /// How long a due erasure waits for a plugin that fails to forget the person (a package
 /// missing on this node, a plugin's bug) before the core erases what it holds without it.
 pub const ERASURE_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long a plugin file content nothing references is left before the sweep removes it
+/// (far longer than any upload takes between its last write and its commit).
+pub const ORPHANS_AFTER: Duration = Duration::from_secs(3600);
 
 /// How long an event is kept once every delivery of it ended (for inspection).
 pub const EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -82,6 +91,12 @@ pub async fn run_purges_with(
     tx.commit().await?;
     if report.school_year_events > 0 {
         crate::db::outbox::wake();
+    }
+    match plugins.storage().sweep_orphans(ORPHANS_AFTER).await {
+        Ok(swept) => (report.orphan_files, report.orphan_bytes) = (swept.files, swept.bytes),
+        Err(e) => {
+            tracing::warn!(error = %e, "sweep of orphan plugin files failed; retried at the next run")
+        }
     }
     let due = now - ms(config.retention.departed_users);
     let overdue: std::collections::HashSet<String> = db

@@ -1116,6 +1116,87 @@ async fn fifty_concurrent_updates_of_one_document_one_winner_per_round() {
     }
 }
 
+/// Contents nothing references (a blob whose commit never came, an interrupted upload's
+/// `.part`) are swept once they were last written an hour ago; referenced blobs, fresh orphans,
+/// names the core does not give and symlinks are left.
+#[tokio::test]
+async fn orphan_contents_are_swept_and_nothing_else() {
+    let w = world().await;
+    let scope = Scope::new(plugin("ville-a:espace"), w.schools[0].clone());
+    let files = w.storage.files(&scope, Limits::default());
+    files
+        .put("cours/sujet.pdf", "application/pdf", &[], &[7u8; 800][..])
+        .await
+        .expect("put");
+    let dir = w
+        ._files
+        .path()
+        .join("plugin-files/ville-a/espace")
+        .join(&w.schools[0]);
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let age = |name: &str| {
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .expect("open")
+            .set_modified(two_hours_ago)
+            .expect("age");
+    };
+    let referenced: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    assert_eq!(referenced.len(), 1);
+    age(&referenced[0]);
+    let (orphan, part, fresh) = (
+        preau_core::db::new_id(),
+        format!("{}.part", preau_core::db::new_id()),
+        preau_core::db::new_id(),
+    );
+    for (name, bytes) in [
+        (&orphan, 300),
+        (&part, 200),
+        (&fresh, 100),
+        (&"notes.txt".to_owned(), 50),
+    ] {
+        std::fs::write(dir.join(name), vec![1u8; bytes]).expect("write");
+    }
+    for name in [&orphan, &part, &"notes.txt".to_owned()] {
+        age(name);
+    }
+    let outside = w._files.path().join("outside.txt");
+    std::fs::write(&outside, "à garder").expect("outside");
+    let link = preau_core::db::new_id();
+    std::os::unix::fs::symlink(&outside, dir.join(&link)).expect("symlink");
+
+    let swept = w
+        .storage
+        .sweep_orphans(std::time::Duration::from_secs(3600))
+        .await
+        .expect("sweep");
+    assert_eq!((swept.files, swept.bytes), (2, 500));
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    left.sort();
+    let mut expected = vec![referenced[0].clone(), fresh, "notes.txt".to_owned(), link];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert!(outside.exists(), "a symlink's target is never touched");
+    let (_, mut file) = files.open("cours/sujet.pdf").await.expect("still there");
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).await.expect("read");
+    assert_eq!(bytes, vec![7u8; 800]);
+    // A second sweep finds nothing more.
+    let again = w
+        .storage
+        .sweep_orphans(std::time::Duration::from_secs(3600))
+        .await
+        .expect("sweep");
+    assert_eq!(again.files, 0);
+}
+
 #[tokio::test]
 async fn files_stream_under_quota_and_never_leave_their_directory() {
     let w = world().await;

@@ -45,6 +45,21 @@ impl Db {
         }))
     }
 
+    /// The contents (blob names) the files of `scope` point to.
+    pub async fn plugin_blob_ids(
+        &self,
+        scope: &Scope,
+    ) -> DbResult<std::collections::HashSet<String>> {
+        let ids: Vec<String> = run!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT blob_id FROM plugin_files WHERE plugin = $1 AND establishment_id = $2",
+            )
+            .bind(scope.plugin.as_str()).bind(&scope.establishment_id)
+            .fetch_all(pool).await?
+        });
+        Ok(ids.into_iter().collect())
+    }
+
     /// Files whose path starts with `prefix`, after `after`, by path.
     pub async fn plugin_files(
         &self,

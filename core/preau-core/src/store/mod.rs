@@ -19,6 +19,7 @@ pub mod encoding;
 pub mod files;
 pub mod privacy;
 pub mod spec;
+pub mod sweep;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
