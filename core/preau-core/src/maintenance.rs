@@ -6,7 +6,8 @@
 //! an idempotent `DELETE`; a departed account is erased through
 //! `privacy::erase_account` (every plugin's `user-data.delete`, then its documents and files,
 //! then the account), and one a plugin failed to forget stays for the next run, for
-//! [`ERASURE_GRACE`] at most: then the core erases what it holds without that plugin.
+//! [`ERASURE_GRACE`] at most from the first failure: then the core erases what it holds without
+//! that plugin.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +44,9 @@ pub struct PurgeReport {
     pub school_year_events: u64,
 }
 
-/// How long a due erasure waits for a plugin that fails to forget the person (a package
-/// missing on this node, a plugin's bug) before the core erases what it holds without it.
+/// How long an erasure put off because a plugin fails to forget the person (a package missing
+/// on this node, a plugin's bug) waits, from the first time it was put off, before the core
+/// erases what it holds without that plugin.
 pub const ERASURE_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long a plugin file content nothing references is left before the sweep removes it
@@ -100,7 +102,7 @@ pub async fn run_purges_with(
     }
     let due = now - ms(config.retention.departed_users);
     let overdue: std::collections::HashSet<String> = db
-        .departed_users_before(due - ms(ERASURE_GRACE))
+        .erasures_deferred_before(now - ms(ERASURE_GRACE))
         .await?
         .into_iter()
         .collect();
@@ -127,6 +129,7 @@ pub async fn run_purges_with(
             }
             Err(e) => {
                 report.erasures_deferred += 1;
+                db.record_erasure_deferred(&user_id, now).await?;
                 tracing::warn!(user = user_id, error = %e, "departed account kept; erasure retried at the next run");
             }
         }

@@ -191,16 +191,17 @@ async fn submit(app: &Router, page: &str, action: &str, fields: &str) -> (Status
         Request::get(page).body(Body::empty()).expect("request"),
     )
     .await;
-    let csrf = cookies
+    // Behind https (this world's public URL) the cookie is `__Host-preau_csrf`.
+    let (name, csrf) = cookies
         .iter()
         .find_map(|c| {
-            c.strip_prefix("preau_csrf=")
-                .and_then(|r| r.split(';').next())
+            let (name, value) = c.split(';').next()?.split_once('=')?;
+            name.ends_with("preau_csrf")
+                .then(|| (name.to_owned(), value.to_owned()))
         })
-        .expect("csrf cookie")
-        .to_string();
+        .expect("csrf cookie");
     let request = Request::post(action)
-        .header(header::COOKIE, format!("preau_csrf={csrf}"))
+        .header(header::COOKIE, format!("{name}={csrf}"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("_csrf={csrf}&{fields}")))
         .expect("request");

@@ -1164,10 +1164,32 @@ async fn orphan_contents_are_swept_and_nothing_else() {
     for name in [&orphan, &part, &"notes.txt".to_owned()] {
         age(name);
     }
+    // A symlink with a content's name, old and leading to an old file, is neither followed nor
+    // removed.
     let outside = w._files.path().join("outside.txt");
     std::fs::write(&outside, "à garder").expect("outside");
     let link = preau_core::db::new_id();
     std::os::unix::fs::symlink(&outside, dir.join(&link)).expect("symlink");
+    for (path, no_dereference) in [(outside.clone(), false), (dir.join(&link), true)] {
+        let mut touch = std::process::Command::new("touch");
+        if no_dereference {
+            touch.arg("-h");
+        }
+        let status = touch
+            .args(["-d", "3 hours ago"])
+            .arg(&path)
+            .status()
+            .expect("touch");
+        assert!(status.success());
+    }
+    assert!(
+        std::fs::symlink_metadata(dir.join(&link))
+            .expect("link")
+            .modified()
+            .expect("mtime")
+            < two_hours_ago,
+        "the link itself is old"
+    );
 
     let swept = w
         .storage

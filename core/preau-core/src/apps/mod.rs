@@ -8,7 +8,8 @@
 //!    every request, so a grant change takes effect at once; `token` needs a personal feed token
 //!    (`tokens.rs`) of someone holding the permission; `public` needs nothing and passes no user;
 //! 4. a state change from a cookie session carries the session's CSRF token (`_csrf` field or
-//!    `X-CSRF-Token` header); before signing in, the `preau_csrf` double-submit cookie;
+//!    `X-CSRF-Token` header); before signing in, the `preau_csrf` double-submit cookie
+//!    (`__Host-preau_csrf` behind https);
 //! 5. the body is read within limits (`body.rs`), files stored in the plugin's file store;
 //! 6. the plugin answers; a view becomes HTML in the portal frame (`render.rs`) or JSON when the
 //!    client asks for `application/json`; raw answers and stored files are served as downloads.

@@ -556,7 +556,7 @@ impl Tx {
         };
         run_tx!(self, conn => {
             sqlx::query(
-                "UPDATE users SET state = $2, updated_at = $3, \
+                "UPDATE users SET state = $2, updated_at = $3, erasure_deferred_at = NULL, \
                  departed_at = CASE WHEN $2 = 'departed' THEN $3 ELSE NULL END WHERE id = $1",
             )
             .bind(user_id).bind(state).bind(now)
@@ -990,6 +990,29 @@ impl Db {
         Ok(run!(self, pool => {
             sqlx::query_scalar(
                 "SELECT id FROM users WHERE state = 'departed' AND departed_at < $1 ORDER BY departed_at, id",
+            )
+            .bind(before_ms).fetch_all(pool).await?
+        }))
+    }
+
+    /// Notes that the erasure of the departed account `user_id` was put off at `now_ms`, unless
+    /// it already was (the first time counts).
+    pub async fn record_erasure_deferred(&self, user_id: &str, now_ms: i64) -> DbResult<()> {
+        run!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET erasure_deferred_at = COALESCE(erasure_deferred_at, $2) \
+                 WHERE id = $1 AND state = 'departed'",
+            )
+            .bind(user_id).bind(now_ms).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The departed accounts whose erasure was first put off before `before_ms`.
+    pub async fn erasures_deferred_before(&self, before_ms: i64) -> DbResult<Vec<String>> {
+        Ok(run!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM users WHERE state = 'departed' AND erasure_deferred_at < $1 ORDER BY id",
             )
             .bind(before_ms).fetch_all(pool).await?
         }))

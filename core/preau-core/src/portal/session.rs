@@ -1,7 +1,8 @@
 //! Who is visiting a portal page, and the checks every page and form shares: the cookie session
 //! ([`Visitor`], [`SignedIn`]), the redirects a session may owe (a forced password change, a new
 //! charter), and CSRF on every form ([`CsrfForm`]): against the session's token when signed in,
-//! against the `preau_csrf` cookie (double submit) before.
+//! against the `preau_csrf` cookie (double submit) before; behind https both cookies carry the
+//! `__Host-` prefix (`auth::client::host_cookie_name`).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

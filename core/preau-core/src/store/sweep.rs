@@ -9,7 +9,6 @@
 //! committed within moments of its rename, so neither is ever taken for an orphan. Several nodes
 //! may sweep at once: a content already removed is not an error.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -24,55 +23,60 @@ pub struct Swept {
     pub bytes: u64,
 }
 
-/// A content on disk that may be an orphan: its scope, its name and size.
-struct Candidate {
+/// A scope's directory: `{publisher}/{name}/{establishment_id}` under the files root.
+struct ScopeDir {
     scope: Scope,
-    /// `{publisher}/{name}/{establishment_id}`, relative to the files root.
-    dir: PathBuf,
-    name: String,
-    size: u64,
+    rel: PathBuf,
 }
 
 impl PluginStorage {
-    /// Removes the contents no file row references that were last written `older_than` ago.
+    /// Removes the contents no file row references that were last written `older_than` ago,
+    /// one scope at a time (its old contents listed, then the references asked, then the
+    /// orphans removed). A content that cannot be removed is logged and left for the next
+    /// sweep.
     pub async fn sweep_orphans(&self, older_than: Duration) -> StoreResult<Swept> {
-        let root = self.files_root.clone();
         let before = SystemTime::now()
             .checked_sub(older_than)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        let candidates = tokio::task::spawn_blocking(move || list_candidates(&root, before))
+        let root = self.files_root.clone();
+        let scopes = tokio::task::spawn_blocking(move || scope_dirs(&root))
             .await
             .map_err(std::io::Error::other)??;
         let mut swept = Swept::default();
-        let mut referenced: Option<(Scope, HashSet<String>)> = None;
-        for c in candidates {
-            let fresh = referenced.as_ref().is_none_or(|(s, _)| *s != c.scope);
-            if fresh {
-                let ids = self.db.plugin_blob_ids(&c.scope).await?;
-                referenced = Some((c.scope.clone(), ids));
-            }
-            let blob = c.name.strip_suffix(".part").unwrap_or(&c.name);
-            if referenced
-                .as_ref()
-                .is_some_and(|(_, ids)| ids.contains(blob))
-            {
-                continue;
-            }
+        for ScopeDir { scope, rel } in scopes {
             let root = self.files_root.clone();
-            let path = c.dir.join(&c.name);
-            let removed = tokio::task::spawn_blocking(move || {
-                Dir::open_ambient_dir(&root, cap_std::ambient_authority())?.remove_file(&path)
+            let listed = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                let dir =
+                    Dir::open_ambient_dir(&root, cap_std::ambient_authority())?.open_dir(&rel)?;
+                let old = old_contents(&dir, before)?;
+                Ok((dir, old))
             })
             .await
             .map_err(std::io::Error::other)?;
-            match removed {
-                Ok(()) => {
-                    swept.files += 1;
-                    swept.bytes += c.size;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            let (dir, old) = match listed {
+                Ok(listed) => listed,
+                // Removed since it was listed (a plugin purged): nothing to sweep there.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
+            };
+            if old.is_empty() {
+                continue;
             }
+            let referenced = self.db.plugin_blob_ids(&scope).await?;
+            let orphans: Vec<(String, u64)> = old
+                .into_iter()
+                .filter(|(name, _)| {
+                    !referenced.contains(name.strip_suffix(".part").unwrap_or(name))
+                })
+                .collect();
+            if orphans.is_empty() {
+                continue;
+            }
+            let removed = tokio::task::spawn_blocking(move || remove(&dir, orphans))
+                .await
+                .map_err(std::io::Error::other)?;
+            swept.files += removed.files;
+            swept.bytes += removed.bytes;
         }
         Ok(swept)
     }
@@ -100,8 +104,8 @@ fn subdirs(dir: &Dir) -> std::io::Result<Vec<(String, Dir)>> {
     Ok(out)
 }
 
-/// Every content under the files root last written before `before`, scope by scope.
-fn list_candidates(root: &std::path::Path, before: SystemTime) -> std::io::Result<Vec<Candidate>> {
+/// Every scope directory under the files root (only the names the core gives them).
+fn scope_dirs(root: &std::path::Path) -> std::io::Result<Vec<ScopeDir>> {
     if !root.exists() {
         return Ok(Vec::new());
     }
@@ -112,35 +116,64 @@ fn list_candidates(root: &std::path::Path, before: SystemTime) -> std::io::Resul
             let Ok(plugin) = PluginId::parse(&format!("{publisher}:{name}")) else {
                 continue;
             };
-            for (establishment, dir) in subdirs(&name_dir)? {
+            for (establishment, _) in subdirs(&name_dir)? {
                 if uuid::Uuid::try_parse(&establishment).is_err() {
                     continue;
                 }
-                let scope = Scope::new(plugin.clone(), establishment.clone());
-                let rel = PathBuf::from(&publisher).join(&name).join(&establishment);
-                for entry in dir.entries()? {
-                    let entry = entry?;
-                    let Ok(file) = entry.file_name().into_string() else {
-                        continue;
-                    };
-                    let meta = entry.metadata()?;
-                    if !meta.is_file() || !is_content_name(&file) {
-                        continue;
-                    }
-                    let written = meta.modified()?.into_std();
-                    if written < before {
-                        out.push(Candidate {
-                            scope: scope.clone(),
-                            dir: rel.clone(),
-                            name: file,
-                            size: meta.len(),
-                        });
-                    }
-                }
+                out.push(ScopeDir {
+                    scope: Scope::new(plugin.clone(), establishment.clone()),
+                    rel: PathBuf::from(&publisher).join(&name).join(&establishment),
+                });
             }
         }
     }
     Ok(out)
+}
+
+/// The contents of `dir` (regular files with the core's names) last written before `before`,
+/// with their sizes; one gone meanwhile is skipped.
+fn old_contents(dir: &Dir, before: SystemTime) -> std::io::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for entry in dir.entries()? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !is_content_name(&name) {
+            continue;
+        }
+        // Does not follow a symlink: a link is not a regular file, and is left alone.
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if meta.is_file() && meta.modified()?.into_std() < before {
+            out.push((name, meta.len()));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes `orphans` from `dir`; one gone meanwhile is not counted, one that cannot be removed
+/// is logged and left.
+fn remove(dir: &Dir, orphans: Vec<(String, u64)>) -> Swept {
+    let mut removed = Swept::default();
+    for (name, size) in orphans {
+        match dir.remove_file(&name) {
+            Ok(()) => {
+                removed.files += 1;
+                removed.bytes += size;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                content = name,
+                error = %e,
+                "contenu orphelin non supprimé / orphan content not removed"
+            ),
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
