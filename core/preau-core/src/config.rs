@@ -722,6 +722,12 @@ impl Config {
         Ok(())
     }
 
+    /// Where the key activation codes are digested with is kept (created at the first start):
+    /// outside the database, so back it up with the data directory, not only the database.
+    pub fn activation_key_path(&self) -> PathBuf {
+        self.data_dir.join("secrets").join("activation-codes.key")
+    }
+
     /// The database to use: the configured URL, or SQLite in the data directory.
     pub fn database_url(&self) -> DatabaseUrl {
         self.database

@@ -136,7 +136,14 @@ fn init_logging(filter: &str) {
 
 async fn open_database(config: &Config) -> Result<Db> {
     let url = config.database_url();
-    let db = Db::connect(&url, config.database.max_connections)
+    let key_path = config.activation_key_path();
+    let codes = preau_core::identity::CodeKey::load_or_create(&key_path).with_context(|| {
+        format!(
+            "clé des codes d'activation / activation-code key {}",
+            key_path.display()
+        )
+    })?;
+    let db = Db::connect(&url, config.database.max_connections, codes)
         .await
         .with_context(|| {
             format!("connexion impossible à la base / cannot connect to the database {url}")

@@ -5,7 +5,7 @@
 use crate::config::DatabaseUrl;
 use crate::db::Db;
 use crate::db::identity::NewEstablishment;
-use crate::identity::{EstablishmentKind, EstablishmentState, Uai};
+use crate::identity::{CodeKey, EstablishmentKind, EstablishmentState, Uai};
 
 /// A live Parisian collège (holiday zone C, classes Monday to Friday) with the UAI of the
 /// 7-digit `number`: the establishment most tests need.
@@ -57,7 +57,7 @@ impl TestDb {
     async fn sqlite(max_connections: u32) -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = DatabaseUrl::sqlite_in(dir.path());
-        let db = Db::connect(&url, max_connections)
+        let db = Db::connect(&url, max_connections, CodeKey::generate())
             .await
             .expect("open SQLite");
         db.migrate().await.expect("migrate SQLite");
@@ -83,7 +83,7 @@ impl TestDb {
         let mut url = url::Url::parse(&admin_url).expect("PREAU_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         let url = DatabaseUrl::Postgres(url.to_string());
-        let db = Db::connect(&url, max_connections)
+        let db = Db::connect(&url, max_connections, CodeKey::generate())
             .await
             .expect("open PostgreSQL");
         db.migrate().await.expect("migrate PostgreSQL");

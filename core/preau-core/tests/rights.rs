@@ -570,10 +570,10 @@ async fn a_temporary_password_must_be_changed_and_a_new_code_reactivates() {
             .expect("read")
             .expect("account");
     assert!(credentials.password_hash.is_none());
-    assert_eq!(
-        credentials.activation_digest,
-        Some(code.digest(&w.ids["parent"]))
-    );
+    // Stored keyed (HMAC under the database handle's key), never as the code itself.
+    let stored = credentials.activation_digest.expect("a digest");
+    assert!(stored.starts_with("hmac-sha256:"), "{stored}");
+    assert!(code.matches(w.t.db.code_key(), &w.ids["parent"], &stored));
     let traces = w.t.db.traces_of(&w.ids["parent"], 5).await.expect("traces");
     assert_eq!(traces[0].event, "password_reset");
 }

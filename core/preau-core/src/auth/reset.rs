@@ -81,7 +81,7 @@ pub async fn reset_account(
     let secret = match kind {
         ResetKind::ActivationCode => {
             let code = ActivationCode::generate();
-            db.reset_to_code(target_id, &code.digest(target_id), now)
+            db.reset_to_code(target_id, &code.digest(db.code_key(), target_id), now)
                 .await?;
             ResetSecret::ActivationCode(code)
         }

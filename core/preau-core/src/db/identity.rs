@@ -479,7 +479,10 @@ impl Tx {
         let login = self.allocate_login(&base).await?;
         let id = new_id();
         let now = self.now_ms;
-        let activation_digest = new.activation_code.as_ref().map(|c| c.digest(&id));
+        let activation_digest = new
+            .activation_code
+            .as_ref()
+            .map(|c| c.digest(&self.codes, &id));
         let activated_at = new.password_hash.as_ref().map(|_| now);
         let first_name = new.first_name.trim().to_string();
         let last_name = new.last_name.trim().to_string();

@@ -40,10 +40,12 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
-/// The database handle every part of the core shares (cheap to clone).
+/// The database handle every part of the core shares (cheap to clone), with the key activation
+/// codes are digested with (kept outside the database: `identity::activation`).
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    codes: std::sync::Arc<crate::identity::CodeKey>,
 }
 
 /// The engine behind a [`Db`].
@@ -141,8 +143,12 @@ pub fn new_id() -> String {
 
 impl Db {
     /// Connects to `url` (creating the SQLite file and its directory when missing), with at most
-    /// `max_connections` connections.
-    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> DbResult<Db> {
+    /// `max_connections` connections; activation codes are digested with `codes`.
+    pub async fn connect(
+        url: &DatabaseUrl,
+        max_connections: u32,
+        codes: crate::identity::CodeKey,
+    ) -> DbResult<Db> {
         let pool = match url {
             DatabaseUrl::Sqlite(s) => {
                 let options = SqliteConnectOptions::from_str(s)?
@@ -179,7 +185,15 @@ impl Db {
                 )
             }
         };
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            codes: std::sync::Arc::new(codes),
+        })
+    }
+
+    /// The key activation codes are digested with.
+    pub fn code_key(&self) -> &crate::identity::CodeKey {
+        &self.codes
     }
 
     /// Applies the migrations of this engine that are not applied yet, then the shipped

@@ -15,6 +15,8 @@ pub struct Tx {
     pub(super) inner: TxInner,
     /// The instant the transaction started, in milliseconds: every row it writes carries it.
     pub(super) now_ms: i64,
+    /// The key activation codes are digested with (the [`Db`]'s).
+    pub(super) codes: std::sync::Arc<crate::identity::CodeKey>,
 }
 
 pub(super) enum TxInner {
@@ -47,7 +49,11 @@ impl Db {
             Pool::Sqlite(p) => TxInner::Sqlite(p.begin_write().await?),
             Pool::Postgres(p) => TxInner::Postgres(p.begin_write().await?),
         };
-        Ok(Tx { inner, now_ms })
+        Ok(Tx {
+            inner,
+            now_ms,
+            codes: self.codes.clone(),
+        })
     }
 }
 

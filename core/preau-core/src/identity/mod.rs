@@ -6,7 +6,7 @@ mod login;
 mod profile;
 mod uai;
 
-pub use activation::{ACTIVATION_ALPHABET, ActivationCode, ActivationCodeError};
+pub use activation::{ACTIVATION_ALPHABET, ActivationCode, ActivationCodeError, CodeKey};
 pub use login::{LOGIN_MAX_LEN, LoginBase, LoginError, fold_name};
 pub use profile::{EstablishmentKind, EstablishmentState, Profile, Role, UnknownValue};
 pub use uai::{Uai, UaiError};

@@ -147,7 +147,7 @@ pub async fn submit(
         c.state == "active"
             && c.password_hash.is_none()
             && match (&c.activation_digest, &code) {
-                (Some(stored), Some(code)) => code.digest(&c.user_id) == *stored,
+                (Some(stored), Some(code)) => code.matches(state.db.code_key(), &c.user_id, stored),
                 _ => false,
             }
     });
