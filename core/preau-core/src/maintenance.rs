@@ -100,17 +100,14 @@ pub async fn run_purges_with(
             tracing::warn!(error = %e, "sweep of orphan plugin files failed; retried at the next run")
         }
     }
-    let due = now - ms(config.retention.departed_users);
-    let overdue: std::collections::HashSet<String> = db
-        .erasures_deferred_before(now - ms(ERASURE_GRACE))
-        .await?
-        .into_iter()
-        .collect();
-    for user_id in db.departed_users_before(due).await? {
-        let on_failure = if overdue.contains(&user_id) {
-            OnHookFailure::EraseAnyway
-        } else {
-            OnHookFailure::Defer
+    let (due, grace_over) = (
+        now - ms(config.retention.departed_users),
+        now - ms(ERASURE_GRACE),
+    );
+    for (user_id, deferred_since) in db.departed_users_before(due).await? {
+        let on_failure = match deferred_since {
+            Some(since) if since < grace_over => OnHookFailure::EraseAnyway,
+            _ => OnHookFailure::Defer,
         };
         match crate::privacy::erase_account(db, clock, plugins, &user_id, on_failure).await {
             Ok(erased) if !erased.hooks_failed.is_empty() => {

@@ -988,11 +988,16 @@ impl Db {
     }
 
     /// The accounts that departed before `before_ms`, oldest departure first: those the purge
-    /// erases (CNIL: within three months).
-    pub async fn departed_users_before(&self, before_ms: i64) -> DbResult<Vec<String>> {
+    /// erases (CNIL: within three months); each with when its erasure was first put off, if it
+    /// was ([`Db::record_erasure_deferred`]).
+    pub async fn departed_users_before(
+        &self,
+        before_ms: i64,
+    ) -> DbResult<Vec<(String, Option<i64>)>> {
         Ok(run!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT id FROM users WHERE state = 'departed' AND departed_at < $1 ORDER BY departed_at, id",
+            sqlx::query_as(
+                "SELECT id, erasure_deferred_at FROM users WHERE state = 'departed' AND departed_at < $1 \
+                 ORDER BY departed_at, id",
             )
             .bind(before_ms).fetch_all(pool).await?
         }))
@@ -1009,16 +1014,6 @@ impl Db {
             .bind(user_id).bind(now_ms).execute(pool).await?;
         });
         Ok(())
-    }
-
-    /// The departed accounts whose erasure was first put off before `before_ms`.
-    pub async fn erasures_deferred_before(&self, before_ms: i64) -> DbResult<Vec<String>> {
-        Ok(run!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT id FROM users WHERE state = 'departed' AND erasure_deferred_at < $1 ORDER BY id",
-            )
-            .bind(before_ms).fetch_all(pool).await?
-        }))
     }
 
     /// Deletes the accounts that departed before `before_ms` (CNIL: within three months), with
