@@ -115,6 +115,24 @@ pub fn cookie(
     c
 }
 
+/// The `Set-Cookie` value of the session or CSRF cookie `base`: [`cookie`] under the name the
+/// connection gives it (`__Host-{base}` behind https, `auth::client::host_cookie_name`).
+pub fn host_cookie(
+    base: &str,
+    value: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+    https: bool,
+) -> String {
+    cookie(
+        &host_cookie_name(base, https),
+        value,
+        max_age,
+        same_site,
+        https,
+    )
+}
+
 impl Frame {
     /// A frame without a person nor forms (error pages).
     pub fn bare(tr: Tr, title: &str) -> Frame {
@@ -140,14 +158,7 @@ impl Frame {
             Some(t) => (t.clone(), vec![]),
             None => {
                 let t = Token::generate().expose().to_string();
-                let https = visitor.client.https;
-                let c = cookie(
-                    &host_cookie_name(CSRF_COOKIE, https),
-                    &t,
-                    None,
-                    "Strict",
-                    https,
-                );
+                let c = host_cookie(CSRF_COOKIE, &t, None, "Strict", visitor.client.https);
                 (t, vec![c])
             }
         };
@@ -258,8 +269,8 @@ pub fn signed_in_redirect(
 ) -> Response {
     let max_age =
         i64::try_from(state.config.sessions.absolute_lifetime.as_secs()).unwrap_or(i64::MAX);
-    let set = cookie(
-        &host_cookie_name(crate::api::SESSION_COOKIE, visitor.client.https),
+    let set = host_cookie(
+        crate::api::SESSION_COOKIE,
         token.expose(),
         Some(max_age),
         "Lax",

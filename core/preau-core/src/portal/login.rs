@@ -9,10 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::frame::{Frame, cookie, render, signed_in_redirect};
+use super::frame::{Frame, host_cookie, render, signed_in_redirect};
 use super::session::{CsrfForm, SignedInAny, Visitor, safe_return};
 use crate::api::{AppState, SESSION_COOKIE};
-use crate::auth::client::host_cookie_name;
 use crate::auth::login::{self, LoginError};
 use crate::db::auth::{SessionKind, Trace, TraceEvent};
 
@@ -158,8 +157,8 @@ pub async fn logout(
         })
         .await
         .map_err(|e| PageError::from_db(e, lang))?;
-    let clear = cookie(
-        &host_cookie_name(SESSION_COOKIE, user.visitor.client.https),
+    let clear = host_cookie(
+        SESSION_COOKIE,
         "",
         Some(0),
         "Lax",
