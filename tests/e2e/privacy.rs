@@ -170,6 +170,27 @@ async fn note_and_file_about_the_student(w: &World, app: &axum::Router) -> (Plug
     (notes, scope)
 }
 
+/// The student's account is gone, and so are the `notes` plugin's documents and file about
+/// them (`note_and_file_about_the_student`).
+async fn erased_everywhere(w: &World, notes: &PluginId, scope: &Scope) {
+    assert!(w.t.db.user(&w.student).await.expect("read").is_none());
+    let host = w.host();
+    let held = host
+        .storage()
+        .subject_data(notes, &w.student)
+        .await
+        .expect("data");
+    assert!(held.documents.is_empty() && held.files.is_empty());
+    assert!(
+        host.storage()
+            .files(scope, Limits::default())
+            .open("bulletins/t1.txt")
+            .await
+            .is_err(),
+        "the file is gone"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_and_deletion_reaching_a_disabled_plugin() {
     let w = World::new().await;
@@ -291,21 +312,7 @@ async fn export_and_deletion_reaching_a_disabled_plugin() {
     std::fs::rename(&aside, &packages).expect("put the package back");
     let report = run_purges(&w.t.db, &later, &w.config).await.expect("purge");
     assert_eq!((report.departed_users, report.erasures_deferred), (1, 0));
-    assert!(w.t.db.user(&w.student).await.expect("read").is_none());
-    let held = host
-        .storage()
-        .subject_data(&notes, &w.student)
-        .await
-        .expect("data");
-    assert!(held.documents.is_empty() && held.files.is_empty());
-    assert!(
-        host.storage()
-            .files(&scope, Limits::default())
-            .open("bulletins/t1.txt")
-            .await
-            .is_err(),
-        "the file is gone"
-    );
+    erased_everywhere(&w, &notes, &scope).await;
 }
 
 /// A due erasure that a plugin keeps failing waits for it `ERASURE_GRACE` at most, counted from
@@ -317,7 +324,6 @@ async fn an_erasure_a_plugin_keeps_failing_is_done_by_the_core_after_the_grace()
     let w = World::new().await;
     let app = server::router(AppState::new(w.t.db.clone(), w.clock, w.config.clone()));
     let (notes, scope) = note_and_file_about_the_student(&w, &app).await;
-    let host = w.host();
     w.t.db
         .set_user_state(&w.student, "departed", w.clock.now_ms())
         .await
@@ -349,19 +355,5 @@ async fn an_erasure_a_plugin_keeps_failing_is_done_by_the_core_after_the_grace()
         .await
         .expect("purge");
     assert_eq!(outcome(report), (1, 0, 1));
-    assert!(w.t.db.user(&w.student).await.expect("read").is_none());
-    let held = host
-        .storage()
-        .subject_data(&notes, &w.student)
-        .await
-        .expect("data");
-    assert!(held.documents.is_empty() && held.files.is_empty());
-    assert!(
-        host.storage()
-            .files(&scope, Limits::default())
-            .open("bulletins/t1.txt")
-            .await
-            .is_err(),
-        "the file is gone"
-    );
+    erased_everywhere(&w, &notes, &scope).await;
 }
