@@ -1,6 +1,7 @@
 //! One call into a plugin: admission, a fresh instance (made ahead of the call by `warm.rs`,
-//! or here when none is ready) with the call's limits and environment, the deadline (epoch interruption that yields to tokio, and a tokio timeout behind it), then
-//! the checks on what came back. Every export (`handler`, `widgets`, `events`, `user-data`)
+//! or here when none is ready) with the call's limits and environment, the deadline (epoch
+//! interruption that yields to tokio, and a tokio timeout behind it), then the checks on what
+//! came back. Every export (`handler`, `widgets`, `events`, `user-data`)
 //! goes through the same [`run`]; a widget has its own, shorter deadline. Every failure names
 //! the request id; nothing of the instance outlives the call.
 
